@@ -1,0 +1,79 @@
+//go:build e2e
+
+// Package e2e drives the built seedcast binary against real clients:
+// headless Chromium running WebTorrent from npm, aria2c and transmission-cli.
+// Every test sends only to loopback or to network namespaces it creates.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// seedcastBin is the binary built once by TestMain from ../cmd/seedcast.
+var seedcastBin string
+
+// repoRoot is the root of the seedcast checkout.
+var repoRoot string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "seedcast-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	repoRoot, err = filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	seedcastBin = filepath.Join(dir, "seedcast")
+	build := exec.Command("go", "build", "-race", "-o", seedcastBin, "./cmd/seedcast")
+	build.Dir = repoRoot
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building seedcast:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// inCI reports whether the tests run under CI, where nothing may be skipped.
+func inCI() bool { return os.Getenv("CI") == "true" }
+
+// requireTool returns the path of an external program the test needs. Locally
+// a missing program skips the test with the reason printed; under CI=true it
+// fails the test, because CI installs every tool.
+func requireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if inCI() {
+		t.Fatalf("%s not found but CI=true: .ci/run must install it", name)
+	}
+	t.Skipf("skipping: %s not installed (CI installs it; see .ci/run)", name)
+	return ""
+}
+
+// requireRoot skips locally, and fails under CI, when the test cannot create
+// network namespaces.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if inCI() {
+		t.Fatal("network namespace tests need root and CI=true: run CI as root")
+	}
+	t.Skip("skipping: network namespaces need root")
+}

@@ -1,0 +1,3 @@
+module github.com/seedcast/seedcast
+
+go 1.26
