@@ -1,0 +1,261 @@
+package signaling
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// Limits of an HTTP announce.
+const (
+	maxQueryBytes   = 4 << 10
+	defaultNumwant  = 50
+	maxNumwant      = 200
+	maxHTTPScrapeIH = maxScrapeItems
+)
+
+// httpAnnounce is a validated BEP 3 announce.
+type httpAnnounce struct {
+	InfoHash ID
+	PeerID   ID
+	Port     uint16
+	Left     int64 // -1 when absent
+	Event    event
+	Compact  bool
+	Numwant  int
+}
+
+// parseHTTPAnnounce validates the query of an HTTP announce. Every error
+// reads well as a "failure reason".
+func parseHTTPAnnounce(rawQuery string) (*httpAnnounce, error) {
+	if len(rawQuery) > maxQueryBytes {
+		return nil, fmt.Errorf("query over %d bytes", maxQueryBytes)
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("invalid query: %v", err)
+	}
+	a := &httpAnnounce{Left: -1, Numwant: defaultNumwant}
+	if a.InfoHash, err = rawID(q, "info_hash"); err != nil {
+		return nil, err
+	}
+	if a.PeerID, err = rawID(q, "peer_id"); err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(q.Get("port"), 10, 16)
+	if err != nil || port == 0 {
+		return nil, errors.New("invalid port: want 1 to 65535")
+	}
+	a.Port = uint16(port)
+	if s := q.Get("left"); s != "" {
+		if a.Left, err = strconv.ParseInt(s, 10, 64); err != nil || a.Left < 0 {
+			return nil, errors.New("invalid left")
+		}
+	}
+	for _, k := range []string{"uploaded", "downloaded"} {
+		if s := q.Get(k); s != "" {
+			if v, err := strconv.ParseInt(s, 10, 64); err != nil || v < 0 {
+				return nil, fmt.Errorf("invalid %s", k)
+			}
+		}
+	}
+	a.Event = parseEvent(q.Get("event"))
+	a.Compact = q.Get("compact") != "0"
+	if s := q.Get("numwant"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, errors.New("invalid numwant")
+		}
+		a.Numwant = min(n, maxNumwant)
+	}
+	return a, nil
+}
+
+func rawID(q url.Values, key string) (ID, error) {
+	var id ID
+	vs := q[key]
+	if len(vs) != 1 || len(vs[0]) != len(id) {
+		return id, fmt.Errorf("invalid %s: want 20 bytes", key)
+	}
+	copy(id[:], vs[0])
+	return id, nil
+}
+
+type httpAnnounceReply struct {
+	Interval    int    `bencode:"interval"`
+	MinInterval int    `bencode:"min interval"`
+	Complete    int    `bencode:"complete"`
+	Incomplete  int    `bencode:"incomplete"`
+	Peers       any    `bencode:"peers"`
+	Peers6      []byte `bencode:"peers6,omitempty"`
+}
+
+type httpPeerDict struct {
+	PeerID []byte `bencode:"peer id,omitempty"`
+	IP     string `bencode:"ip"`
+	Port   uint16 `bencode:"port"`
+}
+
+type httpFailure struct {
+	Failure string `bencode:"failure reason"`
+}
+
+func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
+	srv.stats.HTTPAnnounce.Add(1)
+	a, err := parseHTTPAnnounce(r.URL.RawQuery)
+	if err != nil {
+		writeBencode(w, httpFailure{Failure: err.Error()})
+		return
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		writeBencode(w, httpFailure{Failure: "cannot tell your address"})
+		return
+	}
+	self := netip.AddrPortFrom(remote.Addr().Unmap(), a.Port)
+	var picked []netip.AddrPort
+	var complete, incomplete int
+	now := time.Now()
+	if a.Event == eventStopped {
+		srv.withSwarm(a.InfoHash, false, func(sw *swarm) {
+			delete(sw.http, self)
+			complete, incomplete = sw.counts()
+		})
+	} else if !srv.withSwarm(a.InfoHash, true, func(sw *swarm) {
+		p := sw.http[self]
+		if p == nil {
+			p = &httpPeer{}
+			sw.http[self] = p
+		}
+		p.id, p.seen = a.PeerID, now
+		if a.Event == eventCompleted {
+			sw.completed++
+		}
+		p.complete = a.Left == 0 || a.Event == eventCompleted
+		picked = sample(sw.http, self, a.Numwant)
+		complete, incomplete = sw.counts()
+	}) {
+		writeBencode(w, httpFailure{Failure: errTrackerFull.Error()})
+		return
+	}
+
+	// The node of this process comes first: it is the one peer sure to
+	// have every piece.
+	if srv.cfg.Node != nil && a.Event != eventStopped && a.Numwant > 0 {
+		local := localAddr(r)
+		if node, seeding, ok := srv.cfg.Node.TCPPeer(a.InfoHash, local); ok && node != self {
+			picked = append([]netip.AddrPort{node}, picked...)
+			if len(picked) > a.Numwant {
+				picked = picked[:a.Numwant]
+			}
+			if seeding {
+				complete++
+			} else {
+				incomplete++
+			}
+		}
+	}
+
+	reply := httpAnnounceReply{
+		Interval:    int(srv.cfg.HTTPInterval / time.Second),
+		MinInterval: int(srv.cfg.HTTPInterval / time.Second / 5),
+		Complete:    complete,
+		Incomplete:  incomplete,
+	}
+	if a.Compact {
+		v4, v6 := compactPeers(picked)
+		reply.Peers, reply.Peers6 = v4, v6
+	} else {
+		list := make([]httpPeerDict, 0, len(picked))
+		for _, ap := range picked {
+			list = append(list, httpPeerDict{IP: ap.Addr().String(), Port: ap.Port()})
+		}
+		reply.Peers = list
+	}
+	writeBencode(w, reply)
+}
+
+// compactPeers encodes peers as BEP 23 (IPv4, 6 bytes each) and BEP 7
+// (IPv6, 18 bytes each) strings: the address, then the port big-endian.
+func compactPeers(peers []netip.AddrPort) (v4, v6 []byte) {
+	v4 = []byte{} // "peers" is present even when empty
+	for _, ap := range peers {
+		a, port := ap.Addr().Unmap(), ap.Port()
+		if a.Is4() {
+			v4 = append(v4, a.AsSlice()...)
+			v4 = append(v4, byte(port>>8), byte(port))
+		} else {
+			v6 = append(v6, a.AsSlice()...)
+			v6 = append(v6, byte(port>>8), byte(port))
+		}
+	}
+	return v4, v6
+}
+
+// localAddr is the tracker's end of the request's connection.
+func localAddr(r *http.Request) netip.Addr {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			return ap.Addr().Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+type httpScrapeReply struct {
+	Files map[string]scrapeFile `bencode:"files"`
+}
+
+// ServeScrape serves an HTTP scrape (BEP 48): counts for each info_hash
+// given, or for every swarm when none is.
+func (srv *Server) ServeScrape(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.RawQuery) > maxQueryBytes {
+		writeBencode(w, httpFailure{Failure: "query too long"})
+		return
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeBencode(w, httpFailure{Failure: "invalid query"})
+		return
+	}
+	vs := q["info_hash"]
+	if len(vs) > maxHTTPScrapeIH {
+		writeBencode(w, httpFailure{Failure: fmt.Sprintf("at most %d info hashes", maxHTTPScrapeIH)})
+		return
+	}
+	ihs := make([]ID, 0, len(vs))
+	for _, v := range vs {
+		var id ID
+		if len(v) != len(id) {
+			writeBencode(w, httpFailure{Failure: "invalid info_hash: want 20 bytes"})
+			return
+		}
+		copy(id[:], v)
+		ihs = append(ihs, id)
+	}
+	reply := httpScrapeReply{Files: make(map[string]scrapeFile)}
+	srv.scrapeFiles(ihs, true, func(ih ID, c, i, d int) {
+		reply.Files[string(ih[:])] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
+	})
+	writeBencode(w, reply)
+}
+
+// writeBencode answers 200 with v bencoded; BEP 3 clients read a failure
+// reason only from a successful response.
+func writeBencode(w http.ResponseWriter, v any) {
+	b, err := bencode.Marshal(v)
+	if err != nil {
+		http.Error(w, "tracker: encoding reply", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(b)
+}

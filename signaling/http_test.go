@@ -1,0 +1,166 @@
+package signaling
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// fakeNode seeds every info hash on one TCP port, at the address the
+// tracker was reached on.
+type fakeNode struct{ port uint16 }
+
+func (n fakeNode) TCPPeer(ih ID, local netip.Addr) (netip.AddrPort, bool, bool) {
+	return netip.AddrPortFrom(local, n.port), true, true
+}
+
+func announceURL(base string, ih, peer ID, port int, extra string) string {
+	q := url.Values{}
+	q.Set("info_hash", string(ih[:]))
+	q.Set("peer_id", string(peer[:]))
+	q.Set("port", strconv.Itoa(port))
+	q.Set("uploaded", "0")
+	q.Set("downloaded", "0")
+	q.Set("left", "100")
+	return base + "/announce?" + q.Encode() + extra
+}
+
+
+type decodedReply struct {
+	Failure    string `bencode:"failure reason"`
+	Interval   int    `bencode:"interval"`
+	Complete   int    `bencode:"complete"`
+	Incomplete int    `bencode:"incomplete"`
+	Peers      bencode.Bytes
+}
+
+func getBencode(t *testing.T, u string, v any) {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", res.StatusCode, b)
+	}
+	if err := bencode.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %q: %v", b, err)
+	}
+}
+
+func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
+	srv, err := New(Config{Node: fakeNode{port: 6881}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	ih := ID{1}
+
+	var r struct {
+		Interval   int    `bencode:"interval"`
+		Complete   int    `bencode:"complete"`
+		Incomplete int    `bencode:"incomplete"`
+		Peers      []byte `bencode:"peers"`
+	}
+	getBencode(t, announceURL(ts.URL, ih, ID{2}, 7000, "&compact=1&event=started"), &r)
+	want := []byte{127, 0, 0, 1, 6881 >> 8, 6881 & 0xff}
+	if !bytes.Equal(r.Peers, want) {
+		t.Fatalf("peers %v, want the node alone %v", r.Peers, want)
+	}
+	if r.Complete != 1 || r.Incomplete != 1 || r.Interval != 300 {
+		t.Errorf("complete %d incomplete %d interval %d, want 1 1 300", r.Complete, r.Incomplete, r.Interval)
+	}
+
+	// A second client gets the node and the first client.
+	getBencode(t, announceURL(ts.URL, ih, ID{3}, 7001, "&compact=1"), &r)
+	if len(r.Peers) != 12 || !bytes.Equal(r.Peers[:6], want) {
+		t.Fatalf("peers %v, want the node then one client", r.Peers)
+	}
+	if !bytes.Equal(r.Peers[6:], []byte{127, 0, 0, 1, 7000 >> 8, 7000 & 0xff}) {
+		t.Errorf("second peer %v, want 127.0.0.1:7000", r.Peers[6:])
+	}
+
+	// Non-compact.
+	var d struct {
+		Peers []struct {
+			IP   string `bencode:"ip"`
+			Port int    `bencode:"port"`
+		} `bencode:"peers"`
+	}
+	getBencode(t, announceURL(ts.URL, ih, ID{4}, 7002, "&compact=0"), &d)
+	if len(d.Peers) != 3 || d.Peers[0].IP != "127.0.0.1" || d.Peers[0].Port != 6881 {
+		t.Errorf("dict peers %+v", d.Peers)
+	}
+
+	// Stopped removes the client.
+	getBencode(t, announceURL(ts.URL, ih, ID{2}, 7000, "&event=stopped"), &r)
+	var s struct {
+		Files map[string]scrapeFile `bencode:"files"`
+	}
+	getBencode(t, ts.URL+"/scrape?info_hash="+url.QueryEscape(string(ih[:])), &s)
+	f := s.Files[string(ih[:])]
+	if f.Complete != 1 || f.Incomplete != 2 {
+		t.Errorf("scrape %+v, want the node seeding and two leechers", f)
+	}
+}
+
+func TestHTTPAnnounceRejects(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	good := announceURL(ts.URL, ID{1}, ID{2}, 7000, "")
+	tests := []struct{ name, url, want string }{
+		{"short info_hash", strings.Replace(good, "info_hash=%01", "info_hash=", 1), "invalid info_hash"},
+		{"no peer_id", strings.Replace(good, "peer_id=", "x=", 1), "invalid peer_id"},
+		{"port zero", strings.Replace(good, "port=7000", "port=0", 1), "invalid port"},
+		{"port too big", strings.Replace(good, "port=7000", "port=70000", 1), "invalid port"},
+		{"negative left", strings.Replace(good, "left=100", "left=-1", 1), "invalid left"},
+		{"bad escape", good + "&x=%zz", "invalid query"},
+		{"huge query", good + "&pad=" + strings.Repeat("a", maxQueryBytes), "query over"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r decodedReply
+			getBencode(t, tt.url, &r)
+			if !strings.Contains(r.Failure, tt.want) {
+				t.Errorf("failure reason %q, want it to mention %q", r.Failure, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParseHTTPAnnounce checks that no query crashes the parser and that
+// what parses is within bounds.
+func FuzzParseHTTPAnnounce(f *testing.F) {
+	// Seeds shaped like aria2 1.36 and transmission 3.00 announces.
+	f.Add("info_hash=%124Vx%9A%BC%DE%F1%23Eg%89%AB%CD%EF%124Vx%9A&peer_id=A2-1-36-0-%12%34%56%78%9a%bc%de%f0%11%22%33%44&uploaded=0&downloaded=0&left=1024&compact=1&event=started&numwant=50&key=abcd&port=6881&supportcrypto=1")
+	f.Add("info_hash=aaaaaaaaaaaaaaaaaaaa&peer_id=-TR3000-aaaaaaaaaaaa&port=51413&uploaded=0&downloaded=0&left=0&numwant=80&key=1&compact=1&supportcrypto=1&event=completed")
+	f.Add("info_hash=&peer_id=&port=")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, q string) {
+		a, err := parseHTTPAnnounce(q)
+		if err != nil {
+			return
+		}
+		if a.Port == 0 || a.Numwant > maxNumwant || a.Numwant < 0 || a.Left < -1 {
+			t.Fatalf("bounds broken: %+v", a)
+		}
+	})
+}

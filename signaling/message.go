@@ -1,0 +1,258 @@
+package signaling
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Limits of one WebSocket message. aquatic_ws, the tracker behind
+// tracker.webtorrent.dev, uses the same two numbers; browsers send 5 offers
+// (bittorrent-tracker lowered its cap from 10 in commit ce8ea41).
+const (
+	maxMsgBytes    = 64 << 10
+	maxOffers      = 10
+	maxScrapeItems = 100
+)
+
+// Actions of the protocol.
+const (
+	actionAnnounce = "announce"
+	actionScrape   = "scrape"
+)
+
+// event is the announce event, with every value the tracker does not know
+// folded into eventUpdate: anacrolix/torrent v1.61 sends "<regular>" on
+// periodic announces, and dropping those peers helps nobody.
+type event int
+
+const (
+	eventUpdate event = iota
+	eventStarted
+	eventStopped
+	eventCompleted
+)
+
+func parseEvent(s string) event {
+	switch s {
+	case "started":
+		return eventStarted
+	case "stopped":
+		return eventStopped
+	case "completed":
+		return eventCompleted
+	}
+	return eventUpdate
+}
+
+// offer is one WebRTC offer of an announce.
+type offer struct {
+	ID  ID
+	SDP json.RawMessage // {"type":"offer","sdp":"..."}, relayed as it came
+}
+
+// request is one validated message from a WebSocket client.
+type request struct {
+	Action string
+	// InfoHashes holds one hash for an announce; for a scrape, the hashes
+	// asked for, none meaning all.
+	InfoHashes []ID
+	PeerID     ID
+	Event      event
+	Left       *float64 // nil while the client lacks the metadata
+	Offers     []offer
+
+	// An answer to a relayed offer, routed to ToPeerID.
+	Answer   json.RawMessage
+	ToPeerID ID
+	OfferID  ID
+}
+
+// requestError is a message the tracker refuses. The reply to it carries
+// Action and, when it parsed, InfoHash: a reply without action makes the
+// browser client drop its socket (bittorrent-tracker websocket-tracker.js
+// _onSocketData).
+type requestError struct {
+	Action   string
+	InfoHash *ID
+	Reason   string
+}
+
+func (e *requestError) Error() string { return e.Reason }
+
+// wireRequest is the JSON shape of a client message before validation.
+type wireRequest struct {
+	Action   string          `json:"action"`
+	InfoHash json.RawMessage `json:"info_hash"`
+	PeerID   json.RawMessage `json:"peer_id"`
+	Event    *string         `json:"event"`
+	Left     *float64        `json:"left"`
+	Offers   []struct {
+		Offer   json.RawMessage `json:"offer"`
+		OfferID json.RawMessage `json:"offer_id"`
+	} `json:"offers"`
+	Answer   json.RawMessage `json:"answer"`
+	ToPeerID json.RawMessage `json:"to_peer_id"`
+	OfferID  json.RawMessage `json:"offer_id"`
+}
+
+// parseRequest decodes and validates one WebSocket message. Every error is a
+// *requestError naming the action to reply with.
+func parseRequest(msg []byte) (*request, error) {
+	fail := func(action string, ih *ID, format string, args ...any) error {
+		if action != actionScrape {
+			action = actionAnnounce
+		}
+		return &requestError{Action: action, InfoHash: ih, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(msg) > maxMsgBytes {
+		return nil, fail("", nil, "message over %d bytes", maxMsgBytes)
+	}
+	var w wireRequest
+	if err := json.Unmarshal(msg, &w); err != nil {
+		return nil, fail("", nil, "invalid JSON: %v", err)
+	}
+	req := &request{Action: w.Action}
+	switch w.Action {
+	case actionScrape:
+		ihs, err := parseScrapeHashes(w.InfoHash)
+		if err != nil {
+			return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+		}
+		req.InfoHashes = ihs
+		return req, nil
+	case actionAnnounce:
+	default:
+		return nil, fail("", nil, "invalid action %q", w.Action)
+	}
+
+	ih, err := parseJSONID(w.InfoHash)
+	if err != nil {
+		return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+	}
+	req.InfoHashes = []ID{ih}
+	if req.PeerID, err = parseJSONID(w.PeerID); err != nil {
+		return nil, fail(w.Action, &ih, "invalid peer_id: %v", err)
+	}
+	if w.Event != nil {
+		req.Event = parseEvent(*w.Event)
+	}
+	req.Left = w.Left
+
+	if w.Answer != nil && !isJSONNull(w.Answer) {
+		if !isJSONObject(w.Answer) {
+			return nil, fail(w.Action, &ih, "invalid answer: want an object")
+		}
+		req.Answer = w.Answer
+		if req.ToPeerID, err = parseJSONID(w.ToPeerID); err != nil {
+			return nil, fail(w.Action, &ih, "invalid to_peer_id: %v", err)
+		}
+		if req.OfferID, err = parseJSONID(w.OfferID); err != nil {
+			return nil, fail(w.Action, &ih, "invalid offer_id: %v", err)
+		}
+		return req, nil
+	}
+
+	if len(w.Offers) > maxOffers {
+		return nil, fail(w.Action, &ih, "too many offers: %d, at most %d", len(w.Offers), maxOffers)
+	}
+	for i, o := range w.Offers {
+		if !isJSONObject(o.Offer) {
+			return nil, fail(w.Action, &ih, "invalid offer %d: want an object", i)
+		}
+		id, err := parseJSONID(o.OfferID)
+		if err != nil {
+			return nil, fail(w.Action, &ih, "invalid offer_id of offer %d: %v", i, err)
+		}
+		req.Offers = append(req.Offers, offer{ID: id, SDP: o.Offer})
+	}
+	return req, nil
+}
+
+var errMissing = errors.New("missing")
+
+func parseJSONID(raw json.RawMessage) (ID, error) {
+	if len(raw) == 0 || isJSONNull(raw) {
+		return ID{}, errMissing
+	}
+	var id ID
+	err := id.UnmarshalJSON(raw)
+	return id, err
+}
+
+// parseScrapeHashes accepts one binary string, a list of them, or nothing
+// (scrape everything).
+func parseScrapeHashes(raw json.RawMessage) ([]ID, error) {
+	if len(raw) == 0 || isJSONNull(raw) {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		id, err := parseJSONID(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []ID{id}, nil
+	}
+	var ids []ID
+	if err := json.Unmarshal(raw, &ids); err != nil {
+		return nil, err
+	}
+	if len(ids) > maxScrapeItems {
+		return nil, fmt.Errorf("%d hashes, at most %d", len(ids), maxScrapeItems)
+	}
+	return ids, nil
+}
+
+func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+func isJSONObject(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && raw[0] == '{'
+}
+
+// Replies. Field order and names follow bittorrent-tracker's server.
+
+type announceReply struct {
+	Action     string `json:"action"`
+	Interval   int    `json:"interval"`
+	InfoHash   ID     `json:"info_hash"`
+	Complete   int    `json:"complete"`
+	Incomplete int    `json:"incomplete"`
+}
+
+type offerRelay struct {
+	Action   string          `json:"action"`
+	Offer    json.RawMessage `json:"offer"`
+	OfferID  ID              `json:"offer_id"`
+	PeerID   ID              `json:"peer_id"`
+	InfoHash ID              `json:"info_hash"`
+}
+
+type answerRelay struct {
+	Action   string          `json:"action"`
+	Answer   json.RawMessage `json:"answer"`
+	OfferID  ID              `json:"offer_id"`
+	PeerID   ID              `json:"peer_id"`
+	InfoHash ID              `json:"info_hash"`
+}
+
+type scrapeFile struct {
+	Complete   int `json:"complete"`
+	Incomplete int `json:"incomplete"`
+	Downloaded int `json:"downloaded"`
+}
+
+type scrapeReply struct {
+	Action string                `json:"action"`
+	Files  map[string]scrapeFile `json:"files"` // keyed by binary string
+	Flags  struct {
+		MinRequestInterval int `json:"min_request_interval"`
+	} `json:"flags"`
+}
+
+type failureReply struct {
+	Action   string `json:"action"`
+	InfoHash *ID    `json:"info_hash,omitempty"`
+	Failure  string `json:"failure reason"`
+}

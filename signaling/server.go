@@ -1,0 +1,252 @@
+// Package signaling is seedcast's BitTorrent tracker: the WebTorrent
+// WebSocket protocol that browsers use to trade WebRTC offers and answers,
+// and the HTTP announce and scrape of BEP 3 and BEP 23 for native clients,
+// both on one /announce route.
+//
+// The wire format follows the npm bittorrent-tracker server, which every
+// WebTorrent client is written against; see notes/webtorrent-interop.md in
+// the shared design folder for where the two differ and why.
+package signaling
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Server. The zero value of every field means its
+// default.
+type Config struct {
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+
+	// WSInterval is the announce interval told to WebSocket clients.
+	// Zero means 120 s, bittorrent-tracker's.
+	WSInterval time.Duration
+	// HTTPInterval is the announce interval told to HTTP clients.
+	// Zero means 5 minutes.
+	HTTPInterval time.Duration
+
+	// MaxSwarms bounds the info hashes tracked at once. Zero means 100,000.
+	MaxSwarms int
+	// MaxSwarmsPerSocket bounds the (info hash, peer id) pairs one WebSocket
+	// may announce. Zero means 100.
+	MaxSwarmsPerSocket int
+	// SendQueueLen is the number of messages queued for one WebSocket before
+	// further ones are dropped. Zero means 256.
+	SendQueueLen int
+
+	// Node is the BitTorrent node running in this process, if any. The
+	// tracker lists its TCP listener to HTTP announcers.
+	Node Node
+}
+
+// Node is what the tracker needs from the seeding node of its process.
+type Node interface {
+	// TCPPeer returns the address at which the node's BitTorrent listener
+	// serves ih to a client that reached the tracker at local (the tracker's
+	// end of that client's connection), whether the node is seeding, and
+	// false if the node does not have ih.
+	TCPPeer(ih ID, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
+}
+
+// Server is a tracker. Its zero value is not usable: call New.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	swarms map[ID]*swarm
+
+	sockMu  sync.Mutex
+	sockets map[*socket]struct{}
+	closed  bool
+	wg      sync.WaitGroup
+
+	stats Stats
+}
+
+// Stats are the server's running counters.
+type Stats struct {
+	WSMessages   atomic.Int64 // messages read from WebSockets
+	WSRejected   atomic.Int64 // messages answered with a failure reason
+	WSDropped    atomic.Int64 // messages dropped on full send queues
+	OffersRelay  atomic.Int64 // offers forwarded
+	AnswersRelay atomic.Int64 // answers forwarded
+	HTTPAnnounce atomic.Int64 // HTTP announces served
+}
+
+// New returns a Server. It starts nothing; Handler serves requests and Run
+// expires peers that stopped announcing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.WSInterval == 0 {
+		cfg.WSInterval = 120 * time.Second
+	}
+	if cfg.HTTPInterval == 0 {
+		cfg.HTTPInterval = 5 * time.Minute
+	}
+	if cfg.MaxSwarms == 0 {
+		cfg.MaxSwarms = 100_000
+	}
+	if cfg.MaxSwarmsPerSocket == 0 {
+		cfg.MaxSwarmsPerSocket = 100
+	}
+	if cfg.SendQueueLen == 0 {
+		cfg.SendQueueLen = 256
+	}
+	switch {
+	case cfg.WSInterval < time.Second:
+		return nil, errors.New("signaling: Config.WSInterval under 1 s")
+	case cfg.HTTPInterval < time.Second:
+		return nil, errors.New("signaling: Config.HTTPInterval under 1 s")
+	case cfg.MaxSwarms < 0, cfg.MaxSwarmsPerSocket < 0, cfg.SendQueueLen < 0:
+		return nil, errors.New("signaling: negative limit in Config")
+	}
+	return &Server{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "tracker"),
+		swarms:  make(map[ID]*swarm),
+		sockets: make(map[*socket]struct{}),
+	}, nil
+}
+
+// Stats returns the server's counters.
+func (srv *Server) Stats() *Stats { return &srv.stats }
+
+// Handler returns the tracker's routes: GET /announce (a WebSocket upgrade
+// or an HTTP announce) and GET /scrape.
+func (srv *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /announce", srv.ServeAnnounce)
+	mux.HandleFunc("GET /scrape", srv.ServeScrape)
+	return mux
+}
+
+// Run expires peers that have not announced for three intervals, until ctx
+// is done. It always returns nil.
+func (srv *Server) Run(ctx context.Context) error {
+	tick := time.NewTicker(30 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			srv.expire(now)
+		}
+	}
+}
+
+func (srv *Server) expire(now time.Time) {
+	wsBefore := now.Add(-3 * srv.cfg.WSInterval)
+	httpBefore := now.Add(-3 * srv.cfg.HTTPInterval)
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	for ih, sw := range srv.swarms {
+		sw.mu.Lock()
+		sw.expire(wsBefore, httpBefore)
+		if sw.empty() {
+			delete(srv.swarms, ih)
+		}
+		sw.mu.Unlock()
+	}
+}
+
+// Close closes every WebSocket and waits for their goroutines. It is safe
+// to call more than once.
+func (srv *Server) Close() error {
+	srv.sockMu.Lock()
+	srv.closed = true
+	for s := range srv.sockets {
+		s.close()
+	}
+	srv.sockMu.Unlock()
+	srv.wg.Wait()
+	return nil
+}
+
+// withSwarm runs f on the swarm of ih under its lock, creating the swarm if
+// create is set. It reports false if there is no such swarm or no room for
+// a new one. The server's read lock is held throughout so that expire,
+// which deletes empty swarms under the write lock, cannot orphan a swarm f
+// is adding to.
+func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
+	srv.mu.RLock()
+	if sw := srv.swarms[ih]; sw != nil {
+		sw.mu.Lock()
+		f(sw)
+		sw.mu.Unlock()
+		srv.mu.RUnlock()
+		return true
+	}
+	srv.mu.RUnlock()
+	if !create {
+		return false
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	sw := srv.swarms[ih]
+	if sw == nil {
+		if len(srv.swarms) >= srv.cfg.MaxSwarms {
+			return false
+		}
+		sw = newSwarm()
+		srv.swarms[ih] = sw
+	}
+	sw.mu.Lock()
+	f(sw)
+	sw.mu.Unlock()
+	return true
+}
+
+// scrapeFiles returns the counts of the swarms asked for, or of every swarm
+// (at most maxScrapeAll) when ihs is empty. With withNode, the node of this
+// process counts as a seeder of what it seeds: HTTP clients are listed its
+// TCP listener.
+func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complete, incomplete, downloaded int)) {
+	const maxScrapeAll = 1000
+	one := func(ih ID, sw *swarm) {
+		c, i := sw.counts()
+		if withNode && srv.nodeSeeds(ih) {
+			c++
+		}
+		each(ih, c, i, sw.completed)
+	}
+	if len(ihs) > 0 {
+		for _, ih := range ihs {
+			if !srv.withSwarm(ih, false, func(sw *swarm) { one(ih, sw) }) {
+				one(ih, newSwarm())
+			}
+		}
+		return
+	}
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	n := 0
+	for ih, sw := range srv.swarms {
+		if n == maxScrapeAll {
+			break
+		}
+		n++
+		sw.mu.Lock()
+		one(ih, sw)
+		sw.mu.Unlock()
+	}
+}
+
+// nodeSeeds reports whether the node of this process seeds ih.
+func (srv *Server) nodeSeeds(ih ID) bool {
+	if srv.cfg.Node == nil {
+		return false
+	}
+	_, seeding, ok := srv.cfg.Node.TCPPeer(ih, netip.Addr{})
+	return ok && seeding
+}
