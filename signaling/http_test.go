@@ -33,7 +33,6 @@ func announceURL(base string, ih, peer ID, port int, extra string) string {
 	return base + "/announce?" + q.Encode() + extra
 }
 
-
 type decodedReply struct {
 	Failure    string `bencode:"failure reason"`
 	Interval   int    `bencode:"interval"`
