@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/seedcast/seedcast/signaling"
+)
+
+type trackerCmd struct {
+	httpFlags
+}
+
+func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	base, err := c.publicURL()
+	if err != nil {
+		return err
+	}
+	tr, err := signaling.New(signaling.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /announce", tr.ServeAnnounce)
+	mux.HandleFunc("GET /scrape", tr.ServeScrape)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	ln, err := listen(c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, srv, ln, c.TLSCert, c.TLSKey) })
+	g.Go(func() error { return tr.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		return tr.Close()
+	})
+	urls := announceURLs(base)
+	log.Info("tracker listening", "addr", ln.Addr().String())
+	fmt.Printf("tracker:  %s\n          %s\n", urls[0], urls[1])
+	err = g.Wait()
+	if ctx.Err() != nil {
+		log.Info("stopped")
+		return nil
+	}
+	return err
+}

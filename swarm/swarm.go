@@ -1,0 +1,381 @@
+// Package swarm owns seedcast's BitTorrent client: it seeds files and
+// folders in place, builds their metainfo, adds .torrent files and magnets,
+// keeps piece completion and the node's identity in a data dir, and counts
+// peers and bytes per transport.
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	g "github.com/anacrolix/generics"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/anacrolix/torrent/storage"
+)
+
+// DefaultBTPort is the TCP and uTP port when Config.BTPort is zero.
+const DefaultBTPort = 6881
+
+// Config configures a Swarm. The zero value of a field means its default.
+type Config struct {
+	// Logger receives the swarm's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// DataDir holds the node's state (required).
+	DataDir string
+
+	// BTPort is the TCP and uTP listening port; zero means DefaultBTPort
+	// and -1 a port the system picks.
+	BTPort int
+	// ListenHost is the address the BitTorrent listeners bind; empty means
+	// every interface.
+	ListenHost string
+	// DisableTCP and DisableUTP turn off those transports.
+	DisableTCP, DisableUTP bool
+	// NoDHT turns off the DHT.
+	NoDHT bool
+	// NoPortForwarding turns off UPnP and NAT-PMP port mapping.
+	NoPortForwarding bool
+
+	// Announce is the first tier of the announce-list of every torrent the
+	// node serves: its own tracker, as ws(s):// and http(s)://. The node
+	// does not announce to these itself; the tracker lists the node
+	// directly.
+	Announce []string
+	// Trackers are further trackers, put in the served metainfo and
+	// announced to.
+	Trackers []string
+	// WebSeedBase, if set, is the prefix of the node's BEP 19 web seed; the
+	// url-list of a torrent is WebSeedBase + hex info hash + "/".
+	WebSeedBase string
+}
+
+// Swarm is a running BitTorrent client. Use New, then Start.
+type Swarm struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	st       *state
+	pc       storage.PieceCompletion
+	cl       *torrent.Client
+	torrents []*Torrent
+	closed   bool
+}
+
+// Errors callers branch on.
+var (
+	// ErrNotStarted is returned by methods that need the client running.
+	ErrNotStarted = errors.New("swarm: not started")
+	// ErrPortInUse means the BitTorrent port is taken.
+	ErrPortInUse = errors.New("swarm: BitTorrent port in use")
+)
+
+// New validates cfg. It opens nothing: Start does.
+func New(cfg Config) (*Swarm, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("swarm: Config.DataDir is required")
+	}
+	if cfg.BTPort == 0 {
+		cfg.BTPort = DefaultBTPort
+	}
+	if cfg.BTPort < -1 || cfg.BTPort > 65535 {
+		return nil, fmt.Errorf("swarm: Config.BTPort %d out of range", cfg.BTPort)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Swarm{cfg: cfg, log: cfg.Logger.With("component", "swarm")}, nil
+}
+
+// Start opens the data dir and starts the client's listeners.
+func (s *Swarm) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl != nil {
+		return nil
+	}
+	st, err := openState(s.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("swarm: %w", err)
+	}
+	peerID, err := st.peerID()
+	if err != nil {
+		return fmt.Errorf("swarm: peer id: %w", err)
+	}
+	pc, err := storage.NewBoltPieceCompletion(filepath.Join(s.cfg.DataDir, "completion"))
+	if err != nil {
+		return fmt.Errorf("swarm: piece completion in %s: %w (is another seedcast using this --data dir?)", s.cfg.DataDir, err)
+	}
+
+	cc := torrent.NewDefaultClientConfig()
+	cc.Slogger = s.cfg.Logger.With("component", "anacrolix")
+	cc.DataDir = filepath.Join(s.cfg.DataDir, "downloads")
+	cc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
+		ClientBaseDir:   cc.DataDir,
+		PieceCompletion: sharedCompletion{pc},
+		Logger:          s.cfg.Logger,
+	})
+	cc.PeerID = peerID
+	cc.Seed = true
+	cc.ListenPort = max(s.cfg.BTPort, 0)
+	if h := s.cfg.ListenHost; h != "" {
+		cc.ListenHost = func(string) string { return h }
+	}
+	cc.DisableTCP = s.cfg.DisableTCP
+	cc.DisableUTP = s.cfg.DisableUTP
+	cc.NoDHT = s.cfg.NoDHT
+	cc.NoDefaultPortForwarding = s.cfg.NoPortForwarding
+	// The webrtc package carries browser peers; anacrolix's own WebTorrent
+	// client stalls uploads (anacrolix/torrent#402) and cannot be given a
+	// SettingEngine.
+	cc.DisableWebtorrent = true
+	cc.ExtendedHandshakeClientVersion = "seedcast"
+	cc.HTTPUserAgent = "seedcast"
+
+	cl, err := torrent.NewClient(cc)
+	if err != nil {
+		pc.Close()
+		if isAddrInUse(err) {
+			return fmt.Errorf("%w: port %d; set --bt-port or SEEDCAST_BT_PORT", ErrPortInUse, s.cfg.BTPort)
+		}
+		return fmt.Errorf("swarm: start client: %w", err)
+	}
+	s.st, s.pc, s.cl = st, pc, cl
+	s.log.Info("bittorrent listening", "port", cl.LocalPort(), "peer_id", peerID, "dht", !s.cfg.NoDHT)
+	return nil
+}
+
+func isAddrInUse(err error) bool {
+	var se *os.SyscallError
+	return errors.As(err, &se) && strings.Contains(se.Err.Error(), "address already in use")
+}
+
+// Close stops the client and flushes piece completion. It is safe to call
+// more than once.
+func (s *Swarm) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.cl == nil {
+		s.closed = true
+		return nil
+	}
+	s.closed = true
+	errs := s.cl.Close()
+	errs = append(errs, s.pc.Close())
+	return errors.Join(errs...)
+}
+
+// Port returns the BitTorrent listening port, 0 before Start.
+func (s *Swarm) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil {
+		return 0
+	}
+	return s.cl.LocalPort()
+}
+
+// Add adds a magnet link, a .torrent file, or a file or folder to seed in
+// place, as the argument's form says.
+func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
+	switch {
+	case strings.HasPrefix(arg, "magnet:"):
+		return s.AddMagnet(arg)
+	case strings.HasSuffix(strings.ToLower(arg), ".torrent"):
+		return s.AddTorrentFile(arg)
+	default:
+		return s.AddPath(ctx, arg)
+	}
+}
+
+// AddPath seeds the file or folder at path where it lies. Its info is
+// hashed once and kept in the data dir; later starts reuse it while the
+// files keep their sizes and modification times.
+func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
+	cl, st, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	src, err := walkSource(path)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add %s: %w", path, err)
+	}
+	sig := src.signature()
+	infoBytes, cached := st.cachedInfo(src.root, sig)
+	if !cached {
+		info, err := buildInfo(ctx, src, s.log)
+		if err != nil {
+			return nil, fmt.Errorf("swarm: add %s: %w", path, err)
+		}
+		if infoBytes, err = bencode.Marshal(info); err != nil {
+			return nil, fmt.Errorf("swarm: add %s: %w", path, err)
+		}
+		ih := metainfo.HashBytes(infoBytes)
+		// Every piece was just read and hashed from these very files.
+		for i := range info.NumPieces() {
+			if err := s.pc.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, true); err != nil {
+				return nil, fmt.Errorf("swarm: add %s: piece completion: %w", path, err)
+			}
+		}
+		if err := st.saveInfo(src.root, sig, infoBytes); err != nil {
+			return nil, fmt.Errorf("swarm: add %s: save info: %w", path, err)
+		}
+	}
+	ih := metainfo.HashBytes(infoBytes)
+	t, _ := cl.AddTorrentOpt(torrent.AddTorrentOpts{
+		InfoHash:  ih,
+		InfoBytes: infoBytes,
+		Storage: storage.NewFileOpts(storage.NewFileClientOpts{
+			ClientBaseDir:   filepath.Dir(src.root),
+			PieceCompletion: sharedCompletion{s.pc},
+			UsePartFiles:    g.Some(false), // the files are the artist's: never rename them
+			Logger:          s.cfg.Logger,
+		}),
+	})
+	return s.track(t, nil, nil, src.root, cached)
+}
+
+// AddTorrentFile adds the torrent described by a .torrent file, downloading
+// it into the data dir.
+func (s *Swarm) AddTorrentFile(path string) (*Torrent, error) {
+	mi, err := metainfo.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add %s: %w", path, err)
+	}
+	return s.AddMetainfo(mi)
+}
+
+// AddMetainfo adds a torrent from its metainfo, downloading it into the
+// data dir.
+func (s *Swarm) AddMetainfo(mi *metainfo.MetaInfo) (*Torrent, error) {
+	cl, _, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
+	}
+	if !info.HasV1() {
+		return nil, errors.New("swarm: add metainfo: v2-only torrents are not supported: browsers speak v1 only")
+	}
+	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
+	}
+	trackers := slices.Concat(spec.Trackers...)
+	webseeds := spec.Webseeds
+	spec.Trackers = [][]string{s.announceTo(trackers)}
+	spec.Webseeds = nil
+	t, _, err := cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
+	}
+	t.AddWebSeeds(webseeds)
+	t.DownloadAll()
+	return s.track(t, trackers, webseeds, "", false)
+}
+
+// AddMagnet adds a torrent by magnet link; its info comes from peers.
+func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
+	cl, _, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	spec, err := torrent.TorrentSpecFromMagnetUri(uri)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add magnet: %w", err)
+	}
+	if spec.InfoHash.IsZero() {
+		return nil, errors.New("swarm: add magnet: no v1 info hash (xt=urn:btih:...): browsers speak v1 only")
+	}
+	trackers := slices.Concat(spec.Trackers...)
+	webseeds := spec.Webseeds
+	spec.Trackers = [][]string{s.announceTo(trackers)}
+	spec.Webseeds = nil
+	t, _, err := cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: add magnet: %w", err)
+	}
+	t.AddWebSeeds(webseeds)
+	go func() {
+		select {
+		case <-t.GotInfo():
+			t.DownloadAll()
+		case <-t.Closed():
+		}
+	}()
+	return s.track(t, trackers, webseeds, "", false)
+}
+
+// announceTo returns the trackers the client itself announces to: the
+// torrent's own and Config.Trackers, less the node's own tracker, which
+// lists the node without being told.
+func (s *Swarm) announceTo(trackers []string) []string {
+	var out []string
+	for _, u := range slices.Concat(trackers, s.cfg.Trackers) {
+		if u == "" || slices.Contains(s.cfg.Announce, u) || slices.Contains(out, u) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func (s *Swarm) client() (*torrent.Client, *state, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil || s.closed {
+		return nil, nil, ErrNotStarted
+	}
+	return s.cl, s.st, nil
+}
+
+// track records t, once, in the order torrents were added.
+func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root string, cached bool) (*Torrent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, have := range s.torrents {
+		if have.t == t {
+			return have, nil
+		}
+	}
+	tt := &Torrent{s: s, t: t, trackers: trackers, webseeds: webseeds, root: root}
+	s.torrents = append(s.torrents, tt)
+	s.log.Info("torrent added", "infohash", t.InfoHash().HexString(), "name", t.Name(), "path", root, "hashed_before", cached)
+	return tt, nil
+}
+
+// Torrents returns the torrents in the order they were added.
+func (s *Swarm) Torrents() []*Torrent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.torrents)
+}
+
+// Torrent returns the torrent with info hash ih.
+func (s *Swarm) Torrent(ih metainfo.Hash) (*Torrent, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.torrents {
+		if t.t.InfoHash() == ih {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// sharedCompletion lets one piece-completion store serve every torrent's
+// storage; Swarm.Close closes it once.
+type sharedCompletion struct{ storage.PieceCompletion }
+
+func (sharedCompletion) Close() error { return nil }

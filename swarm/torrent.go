@@ -1,0 +1,216 @@
+package swarm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+)
+
+// Torrent is one torrent of the swarm.
+type Torrent struct {
+	s        *Swarm
+	t        *torrent.Torrent
+	trackers []string // from the .torrent or magnet it was added by
+	webseeds []string
+	root     string // the seeded path, for torrents seeded in place
+}
+
+// InfoHash returns the v1 info hash.
+func (t *Torrent) InfoHash() metainfo.Hash { return t.t.InfoHash() }
+
+// Name returns the torrent's name, or its info hash until the info is known.
+func (t *Torrent) Name() string { return t.t.Name() }
+
+// GotInfo is closed once the torrent's info is known.
+func (t *Torrent) GotInfo() <-chan struct{} { return t.t.GotInfo() }
+
+// File is one file of a torrent.
+type File struct {
+	// Path is slash-separated and starts with the torrent's name for
+	// multi-file torrents.
+	Path   string `json:"path"`
+	Length int64  `json:"length"`
+}
+
+// Files returns the torrent's files, nil until the info is known.
+func (t *Torrent) Files() []File {
+	if t.t.Info() == nil {
+		return nil
+	}
+	var out []File
+	for _, f := range t.t.Files() {
+		out = append(out, File{Path: f.Path(), Length: f.Length()})
+	}
+	return out
+}
+
+// Length returns the total length in bytes, 0 until the info is known.
+func (t *Torrent) Length() int64 {
+	if t.t.Info() == nil {
+		return 0
+	}
+	return t.t.Length()
+}
+
+// Announce returns the announce-list the node serves for t: the node's
+// own tracker first, then the rest.
+func (t *Torrent) Announce() [][]string {
+	tiers := [][]string{slices.Clone(t.s.cfg.Announce)}
+	var rest []string
+	for _, u := range slices.Concat(t.trackers, t.s.cfg.Trackers) {
+		if !slices.Contains(tiers[0], u) && !slices.Contains(rest, u) {
+			rest = append(rest, u)
+		}
+	}
+	if len(rest) > 0 {
+		tiers = append(tiers, rest)
+	}
+	if len(tiers[0]) == 0 {
+		tiers = tiers[1:]
+	}
+	return tiers
+}
+
+// WebSeeds returns the url-list the node serves for t.
+func (t *Torrent) WebSeeds() []string {
+	var out []string
+	if b := t.s.cfg.WebSeedBase; b != "" {
+		out = append(out, b+t.InfoHash().HexString()+"/")
+	}
+	return append(out, t.webseeds...)
+}
+
+// Metainfo returns the .torrent the node serves for t, with its current
+// trackers and web seeds, or false until the info is known.
+func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
+	info := t.t.Info()
+	if info == nil {
+		return nil, false
+	}
+	mi := t.t.Metainfo()
+	tiers := t.Announce()
+	mi.AnnounceList = tiers
+	mi.Announce = ""
+	if len(tiers) > 0 {
+		// BEP 12 clients read announce-list; announce is for the rest.
+		mi.Announce = tiers[0][0]
+		for _, u := range slices.Concat(tiers...) {
+			if strings.HasPrefix(u, "http") {
+				mi.Announce = u
+				break
+			}
+		}
+	}
+	mi.UrlList = t.WebSeeds()
+	mi.CreatedBy = "seedcast"
+	return &mi, true
+}
+
+// WriteMetainfo writes the bencoded .torrent to w.
+func (t *Torrent) WriteMetainfo(w io.Writer) error {
+	mi, ok := t.Metainfo()
+	if !ok {
+		return fmt.Errorf("swarm: %s: info not known yet", t.InfoHash().HexString())
+	}
+	var b bytes.Buffer
+	if err := mi.Write(&b); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// Magnet returns a magnet link naming the node's trackers and web seed.
+func (t *Torrent) Magnet() string {
+	ih := t.InfoHash()
+	m := metainfo.Magnet{InfoHash: ih, DisplayName: t.Name(), Trackers: slices.Concat(t.Announce()...)}
+	if ws := t.WebSeeds(); len(ws) > 0 {
+		m.Params = map[string][]string{"ws": ws}
+	}
+	return m.String()
+}
+
+// Seeding reports whether the node has every piece.
+func (t *Torrent) Seeding() bool {
+	return t.t.Info() != nil && t.t.BytesMissing() == 0
+}
+
+// Stats are a torrent's progress and per-transport figures.
+type Stats struct {
+	BytesCompleted int64                     `json:"bytes_completed"`
+	Progress       float64                   `json:"progress"`
+	Seeding        bool                      `json:"seeding"`
+	Transports     map[string]TransportStats `json:"transports"`
+}
+
+// TransportStats counts the peers connected over one transport and the
+// payload bytes they moved while connected.
+type TransportStats struct {
+	Peers    int   `json:"peers"`
+	BytesIn  int64 `json:"bytes_in"`
+	BytesOut int64 `json:"bytes_out"`
+}
+
+// Transports named in Stats.
+var transports = []string{"tcp", "utp", "webrtc"}
+
+// Stats returns t's figures now.
+func (t *Torrent) Stats() Stats {
+	st := Stats{Transports: make(map[string]TransportStats)}
+	for _, name := range transports {
+		st.Transports[name] = TransportStats{}
+	}
+	if t.t.Info() != nil {
+		st.BytesCompleted = t.t.BytesCompleted()
+		if n := t.t.Length(); n > 0 {
+			st.Progress = float64(st.BytesCompleted) / float64(n)
+		}
+		st.Seeding = t.t.BytesMissing() == 0
+	}
+	for _, pc := range t.t.PeerConns() {
+		name := transportName(pc.Network)
+		ps := pc.Stats()
+		ts := st.Transports[name]
+		ts.Peers++
+		ts.BytesIn += ps.BytesReadData.Int64()
+		ts.BytesOut += ps.BytesWrittenData.Int64()
+		st.Transports[name] = ts
+	}
+	return st
+}
+
+// transportName maps anacrolix's network names to ours.
+func transportName(network string) string {
+	switch {
+	case strings.HasPrefix(network, "tcp"):
+		return "tcp"
+	case strings.HasPrefix(network, "udp"), strings.HasPrefix(network, "utp"):
+		return "utp"
+	}
+	return network
+}
+
+// ErrNoFile is returned for a file index out of range or a torrent without
+// its info yet.
+var ErrNoFile = errors.New("swarm: no such file")
+
+// OpenFile returns a reader of file i that waits for pieces as they arrive
+// and asks for the ones it reads first. The caller closes it.
+func (t *Torrent) OpenFile(i int) (io.ReadSeekCloser, error) {
+	if t.t.Info() == nil {
+		return nil, ErrNoFile
+	}
+	files := t.t.Files()
+	if i < 0 || i >= len(files) {
+		return nil, ErrNoFile
+	}
+	r := files[i].NewReader()
+	r.SetResponsive()
+	return r, nil
+}
