@@ -230,7 +230,7 @@ func (srv *Server) ServeScrape(w http.ResponseWriter, r *http.Request) {
 		writeBencode(w, httpFailure{Failure: fmt.Sprintf("at most %d info hashes", maxHTTPScrapeIH)})
 		return
 	}
-	ihs := make([]ID, 0, len(vs))
+	var ihs []ID // nil: every swarm
 	for _, v := range vs {
 		var id ID
 		if len(v) != len(id) {

@@ -182,7 +182,7 @@ func parseJSONID(raw json.RawMessage) (ID, error) {
 }
 
 // parseScrapeHashes accepts one binary string, a list of them, or nothing
-// (scrape everything).
+// (nil: scrape everything).
 func parseScrapeHashes(raw json.RawMessage) ([]ID, error) {
 	if len(raw) == 0 || isJSONNull(raw) {
 		return nil, nil
@@ -194,7 +194,7 @@ func parseScrapeHashes(raw json.RawMessage) ([]ID, error) {
 		}
 		return []ID{id}, nil
 	}
-	var ids []ID
+	ids := []ID{} // an empty list asks for nothing, unlike no list
 	if err := json.Unmarshal(raw, &ids); err != nil {
 		return nil, err
 	}

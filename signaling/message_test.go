@@ -83,8 +83,13 @@ func TestParseRequest(t *testing.T) {
 				}
 			}},
 		{"scrape all", `{"action":"scrape"}`, "", func(t *testing.T, r *request) {
-			if len(r.InfoHashes) != 0 {
-				t.Errorf("got %d hashes", len(r.InfoHashes))
+			if r.InfoHashes != nil {
+				t.Errorf("got %v, want nil (every swarm)", r.InfoHashes)
+			}
+		}},
+		{"scrape none", `{"action":"scrape","info_hash":[]}`, "", func(t *testing.T, r *request) {
+			if r.InfoHashes == nil || len(r.InfoHashes) != 0 {
+				t.Errorf("got %v, want an empty list (no swarm)", r.InfoHashes)
 			}
 		}},
 		{"malformed JSON", `{"action":"announce",`, "invalid JSON", nil},

@@ -208,7 +208,7 @@ func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
 }
 
 // scrapeFiles returns the counts of the swarms asked for, or of every swarm
-// (at most maxScrapeAll) when ihs is empty. With withNode, the node of this
+// (at most maxScrapeAll) when ihs is nil. With withNode, the node of this
 // process counts as a seeder of what it seeds: HTTP clients are listed its
 // TCP listener.
 func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complete, incomplete, downloaded int)) {
@@ -220,7 +220,7 @@ func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complet
 		}
 		each(ih, c, i, sw.completed)
 	}
-	if len(ihs) > 0 {
+	if ihs != nil {
 		for _, ih := range ihs {
 			if !srv.withSwarm(ih, false, func(sw *swarm) { one(ih, sw) }) {
 				one(ih, newSwarm())

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -129,6 +130,12 @@ func (s *Swarm) Start() error {
 	cc.ListenPort = max(s.cfg.BTPort, 0)
 	if h := s.cfg.ListenHost; h != "" {
 		cc.ListenHost = func(string) string { return h }
+		// anacrolix listens on both families unless told; a host of one
+		// family cannot serve the other.
+		if ip, err := netip.ParseAddr(h); err == nil {
+			cc.DisableIPv6 = ip.Is4()
+			cc.DisableIPv4 = ip.Is6()
+		}
 	}
 	cc.DisableTCP = s.cfg.DisableTCP
 	cc.DisableUTP = s.cfg.DisableUTP

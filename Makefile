@@ -1,0 +1,52 @@
+# seedcast: `make demo` runs the node on its built-in pilot; `make test` runs
+# every test (unit, protocol, fuzz, end-to-end with Chromium and native
+# clients); `make bench` prints the benchmark table.
+
+GO        ?= go
+BIN       := bin/seedcast
+FUZZTIME  ?= 15s
+# End-to-end tests live behind this tag; `make test` always sets it.
+TAGS      := e2e
+
+.PHONY: all build web demo test vet lint unit fuzz bench clean
+
+all: build
+
+# Front-end packages come from npm (pinned in web/package-lock.json).
+# WebTorrent's dependency tree has a preinstall that insists on pnpm, so
+# scripts stay off (web/.npmrc says so too).
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.installed
+
+build: web
+	$(GO) build -o $(BIN) ./cmd/seedcast
+
+demo: build
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags $(TAGS) ./...
+
+lint: vet
+	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags $(TAGS) ./...
+
+unit: web
+	$(GO) test -race -tags $(TAGS) -timeout 25m ./...
+
+# Each fuzz target of a parser of network input runs for FUZZTIME.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./signaling/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseHTTPAnnounce$$' -fuzztime $(FUZZTIME) ./signaling/
+
+test: lint unit fuzz
+
+bench: build
+	@echo "no benchmarks yet: they arrive with the WebRTC transport (issue 4)"
+
+clean:
+	rm -rf bin web/node_modules

@@ -1,0 +1,212 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+)
+
+func TestPieceLength(t *testing.T) {
+	tests := []struct {
+		total int64
+		want  int64
+	}{
+		{0, 64 << 10},
+		{4 << 20, 64 << 10},
+		{50 << 20, 64 << 10},
+		{200 << 20, 256 << 10},
+		{2 << 30, 1 << 20},
+		{50 << 30, 1 << 20},
+	}
+	for _, tt := range tests {
+		if got := PieceLength(tt.total); got != tt.want {
+			t.Errorf("PieceLength(%d) = %d, want %d", tt.total, got, tt.want)
+		}
+	}
+}
+
+// testConfig is a swarm that sends nothing beyond loopback.
+func testConfig(t *testing.T, dataDir string) Config {
+	return Config{
+		DataDir:          dataDir,
+		BTPort:           -1,
+		ListenHost:       "127.0.0.1",
+		NoDHT:            true,
+		NoPortForwarding: true,
+		Announce:         []string{"ws://127.0.0.1:1/announce", "http://127.0.0.1:1/announce"},
+		WebSeedBase:      "http://127.0.0.1:1/webseed/",
+	}
+}
+
+func startSwarm(t *testing.T, cfg Config) *Swarm {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func writeRandom(t *testing.T, path string, n int, seed uint64) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	r := rand.New(rand.NewChaCha8([32]byte{byte(seed)}))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSeedInPlaceAndRestart seeds a folder where it lies, restarts, and
+// checks that the second start reuses the hashed info and trusts the
+// stored piece completion: every piece is there the moment it is added.
+func TestSeedInPlaceAndRestart(t *testing.T) {
+	content := t.TempDir()
+	dir := filepath.Join(content, "film")
+	main := writeRandom(t, filepath.Join(dir, "film.bin"), 3<<20+123, 1)
+	writeRandom(t, filepath.Join(dir, "extras", "notes.txt"), 1000, 2)
+	writeRandom(t, filepath.Join(dir, ".DS_Store"), 10, 3)
+	data := t.TempDir()
+
+	var ih metainfo.Hash
+	for run := range 2 {
+		s := startSwarm(t, testConfig(t, data))
+		tor, err := s.Add(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if !tor.Seeding() {
+			t.Fatalf("run %d: not seeding right after add: completion was not kept", run)
+		}
+		if run == 0 {
+			ih = tor.InfoHash()
+		} else if tor.InfoHash() != ih {
+			t.Fatalf("restart changed the info hash: %s, then %s", ih, tor.InfoHash())
+		}
+		files := tor.Files()
+		want := []File{{"film/extras/notes.txt", 1000}, {"film/film.bin", int64(len(main))}}
+		if len(files) != len(want) || files[0] != want[0] || files[1] != want[1] {
+			t.Fatalf("files %v, want %v (hidden files left out, sorted)", files, want)
+		}
+		r, err := tor.OpenFile(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, main) {
+			t.Fatalf("run %d: reading film.bin back: %v, equal %v", run, err, bytes.Equal(got, main))
+		}
+		mi, ok := tor.Metainfo()
+		if !ok {
+			t.Fatal("no metainfo")
+		}
+		if mi.AnnounceList[0][0] != "ws://127.0.0.1:1/announce" || mi.UrlList[0] != "http://127.0.0.1:1/webseed/"+ih.HexString()+"/" {
+			t.Errorf("announce-list %v, url-list %v", mi.AnnounceList, mi.UrlList)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nothing was copied into the data dir: the files are seeded in place.
+	entries, err := os.ReadDir(filepath.Join(data, "downloads"))
+	if err != nil || len(entries) != 0 {
+		t.Errorf("downloads dir holds %v (err %v), want it empty", entries, err)
+	}
+}
+
+// TestChangedFileIsHashedAgain checks that an edited file does not keep
+// the info hashed before the edit.
+func TestChangedFileIsHashedAgain(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.bin")
+	writeRandom(t, p, 200<<10, 1)
+	data := t.TempDir()
+	s := startSwarm(t, testConfig(t, data))
+	t1, err := s.Add(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	writeRandom(t, p, 200<<10, 2)
+	os.Chtimes(p, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	s = startSwarm(t, testConfig(t, data))
+	defer s.Close()
+	t2, err := s.Add(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t1.InfoHash() == t2.InfoHash() {
+		t.Fatal("edited file kept the old info hash")
+	}
+	if !t2.Seeding() {
+		t.Fatal("not seeding the edited file")
+	}
+}
+
+func TestAddRejects(t *testing.T) {
+	s := startSwarm(t, testConfig(t, t.TempDir()))
+	defer s.Close()
+	empty := t.TempDir()
+	for _, arg := range []string{filepath.Join(empty, "missing"), empty, "magnet:?xt=urn:btmh:1220" + string(bytes.Repeat([]byte("a"), 64)), "magnet:?dn=nothing"} {
+		if _, err := s.Add(context.Background(), arg); err == nil {
+			t.Errorf("Add(%q) succeeded", arg)
+		}
+	}
+}
+
+// TestDownloadBetweenNodes downloads a torrent by magnet from another node
+// over loopback TCP.
+func TestDownloadBetweenNodes(t *testing.T) {
+	dir := t.TempDir()
+	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 2<<20, 7)
+	seed := startSwarm(t, testConfig(t, t.TempDir()))
+	defer seed.Close()
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leech := startSwarm(t, testConfig(t, t.TempDir()))
+	defer leech.Close()
+	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lt.GotInfo():
+	case <-time.After(30 * time.Second):
+		t.Fatal("no metadata from the seed in 30 s")
+	}
+	r, err := lt.OpenFile(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
+	}
+	if tr := lt.Stats().Transports["tcp"]; tr.Peers == 0 && tr.BytesIn == 0 {
+		t.Errorf("stats show no TCP peer: %+v", lt.Stats())
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
