@@ -13,6 +13,7 @@ import (
 type swarm struct {
 	mu        sync.Mutex
 	ws        map[ID]*wsPeer
+	local     map[ID]struct{} // peers of ws on a local socket
 	http      map[netip.AddrPort]*httpPeer
 	completed int // "downloaded" in scrapes: completed events seen
 }
@@ -30,7 +31,7 @@ type httpPeer struct {
 }
 
 func newSwarm() *swarm {
-	return &swarm{ws: make(map[ID]*wsPeer), http: make(map[netip.AddrPort]*httpPeer)}
+	return &swarm{ws: make(map[ID]*wsPeer), local: make(map[ID]struct{}), http: make(map[netip.AddrPort]*httpPeer)}
 }
 
 // counts returns the seeders and leechers of both kinds.
@@ -81,7 +82,8 @@ func sample[K comparable, V any](m map[K]V, skip K, n int) []K {
 // expire removes peers not seen since before.
 func (sw *swarm) expire(before time.Time, httpBefore time.Time) {
 	for id, p := range sw.ws {
-		if p.seen.Before(before) {
+		// The node's own peers live as long as its local socket.
+		if p.seen.Before(before) && !p.sock.local {
 			delete(sw.ws, id)
 		}
 	}

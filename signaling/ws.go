@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,14 +33,24 @@ type swarmKey struct{ ih, peer ID }
 // bounded queue between the tracker and the write pump.
 type socket struct {
 	srv  *Server
-	conn *websocket.Conn
+	conn *websocket.Conn // nil for a local socket
 	send chan []byte
+	addr string // for logs
+
+	// local is the in-process node's socket: recv gets what the tracker
+	// sends it, and joined hears of peers that start in its swarms.
+	local  bool
+	recv   func(msg []byte)
+	joined func(ih, peer ID)
 
 	closeOnce sync.Once
 	done      chan struct{}
 
-	// keys is touched only by the read pump.
-	keys map[swarmKey]struct{}
+	// readMu serialises the handling of this socket's messages with its
+	// clean-up; the read pump holds it implicitly, being one goroutine,
+	// but a local socket's messages come from its node.
+	readMu sync.Mutex
+	keys   map[swarmKey]struct{}
 }
 
 // ServeAnnounce serves GET /announce: a WebSocket upgrade joins the
@@ -55,24 +66,37 @@ func (srv *Server) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
 		srv.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	s := &socket{
+	s := srv.newSocket(conn.RemoteAddr().String())
+	s.conn = conn
+	if !srv.register(s, 2) {
+		conn.Close()
+		return
+	}
+	go s.writePump()
+	go s.readPump()
+}
+
+func (srv *Server) newSocket(addr string) *socket {
+	return &socket{
 		srv:  srv,
-		conn: conn,
+		addr: addr,
 		send: make(chan []byte, srv.cfg.SendQueueLen),
 		done: make(chan struct{}),
 		keys: make(map[swarmKey]struct{}),
 	}
+}
+
+// register adds s to the server's sockets, with n goroutines to wait for
+// on Close, unless the server is closed.
+func (srv *Server) register(s *socket, n int) bool {
 	srv.sockMu.Lock()
+	defer srv.sockMu.Unlock()
 	if srv.closed {
-		srv.sockMu.Unlock()
-		conn.Close()
-		return
+		return false
 	}
 	srv.sockets[s] = struct{}{}
-	srv.wg.Add(2)
-	srv.sockMu.Unlock()
-	go s.writePump()
-	go s.readPump()
+	srv.wg.Add(n)
+	return true
 }
 
 func (s *socket) close() { s.closeOnce.Do(func() { close(s.done) }) }
@@ -90,7 +114,7 @@ func (s *socket) enqueue(msg []byte) bool {
 		return true
 	default:
 		s.srv.stats.WSDropped.Add(1)
-		s.srv.log.Debug("send queue full, message dropped", "remote", s.conn.RemoteAddr().String())
+		s.srv.log.Debug("send queue full, message dropped", "remote", s.addr)
 		return false
 	}
 }
@@ -119,7 +143,7 @@ func (s *socket) readPump() {
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				s.srv.stats.WSRejected.Add(1)
-				s.srv.log.Info("websocket closed: message too big", "remote", s.conn.RemoteAddr().String(), "limit", maxMsgBytes)
+				s.srv.log.Info("websocket closed: message too big", "remote", s.addr, "limit", maxMsgBytes)
 			}
 			return
 		}
@@ -132,6 +156,8 @@ func (s *socket) readPump() {
 // finish removes the socket's peers from their swarms, as a "stopped" for
 // each, and stops the write pump.
 func (s *socket) finish() {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
 	s.close()
 	for k := range s.keys {
 		s.srv.removeWS(s, k)
@@ -176,7 +202,7 @@ func (srv *Server) handleWS(s *socket, msg []byte) {
 		var re *requestError
 		errors.As(err, &re)
 		srv.stats.WSRejected.Add(1)
-		srv.log.Debug("bad tracker message", "remote", s.conn.RemoteAddr().String(), "err", err)
+		srv.log.Debug("bad tracker message", "remote", s.addr, "err", err)
 		s.reply(failureReply{Action: re.Action, InfoHash: re.InfoHash, Failure: re.Reason})
 		return
 	}
@@ -203,6 +229,7 @@ func (srv *Server) wsScrape(ihs []ID) scrapeReply {
 // returns the recipients for its offers. It fails only when s has
 // announced too many swarms or the tracker is full.
 func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*socket, complete, incomplete int, err error) {
+	var joined []*socket // local sockets to tell that a peer started
 	ih := req.InfoHashes[0]
 	key := swarmKey{ih, req.PeerID}
 	if _, ok := s.keys[key]; !ok && len(s.keys) >= srv.cfg.MaxSwarmsPerSocket {
@@ -214,9 +241,17 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		if p == nil {
 			p = &wsPeer{}
 			sw.ws[req.PeerID] = p
+			if !s.local {
+				for id := range sw.local {
+					joined = append(joined, sw.ws[id].sock)
+				}
+			}
 		}
 		p.sock = s
 		p.seen = now
+		if s.local {
+			sw.local[req.PeerID] = struct{}{}
+		}
 		if req.Event == eventCompleted {
 			sw.completed++
 		}
@@ -225,7 +260,7 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		} else if req.Event == eventStarted {
 			p.complete = false
 		}
-		for _, id := range sample(sw.ws, req.PeerID, nOffers) {
+		for _, id := range pickRecipients(sw, req.PeerID, nOffers) {
 			recipients = append(recipients, sw.ws[id].sock)
 		}
 		complete, incomplete = sw.counts()
@@ -234,7 +269,37 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		return nil, 0, 0, errTrackerFull
 	}
 	s.keys[key] = struct{}{}
+	for _, l := range joined {
+		l.joined(ih, req.PeerID)
+	}
 	return recipients, complete, incomplete, nil
+}
+
+// pickRecipients chooses who gets an announcer's offers: a node of this
+// process first, if one is in the swarm, then peers at random. Without
+// that a browser's 5 offers reach a given peer of N with probability 5/N,
+// and the one peer sure to have every piece would often hear none.
+func pickRecipients(sw *swarm, announcer ID, n int) []ID {
+	picked := sample(sw.ws, announcer, n)
+	for id := range sw.local {
+		if id == announcer || slices.Contains(picked, id) {
+			continue
+		}
+		if len(picked) < n {
+			picked = append(picked, id)
+		}
+		if len(picked) > 0 {
+			// Put the node first; the one it displaces goes last.
+			j := slices.Index(picked, id)
+			if j < 0 {
+				j = len(picked) - 1
+				picked[j] = id
+			}
+			picked[0], picked[j] = picked[j], picked[0]
+		}
+		break
+	}
+	return picked
 }
 
 var (
@@ -258,12 +323,14 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: err.Error()})
 		return
 	}
+	srv.log.Debug("announce", "infohash", ih, "peer_id", req.PeerID, "remote", s.addr,
+		"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
 	// The announcer hears back before its offers go out, as in
 	// bittorrent-tracker.
 	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ih, Complete: c, Incomplete: i})
 	for n, to := range recipients {
 		o := req.Offers[n]
-		b, err := json.Marshal(offerRelay{Action: actionAnnounce, Offer: o.SDP, OfferID: o.ID, PeerID: req.PeerID, InfoHash: ih})
+		b, err := marshalOffer(ih, req.PeerID, o.ID, o.SDP)
 		if err != nil {
 			srv.log.Error("marshal offer", "err", err)
 			return
@@ -304,6 +371,7 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	}
 	if to.enqueue(b) {
 		srv.stats.AnswersRelay.Add(1)
+		srv.log.Debug("answer relayed", "infohash", ih, "peer_id", req.PeerID, "to_peer_id", req.ToPeerID, "offer_id", req.OfferID)
 	}
 }
 
@@ -313,8 +381,13 @@ func (srv *Server) removeWS(s *socket, k swarmKey) {
 	srv.withSwarm(k.ih, false, func(sw *swarm) {
 		if p := sw.ws[k.peer]; p != nil && p.sock == s {
 			delete(sw.ws, k.peer)
+			delete(sw.local, k.peer)
 		}
 	})
+}
+
+func marshalOffer(ih, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
+	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ih})
 }
 
 func (srv *Server) wsIntervalSecs() int { return int(srv.cfg.WSInterval / time.Second) }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -70,6 +72,11 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 	closed   bool
+
+	// gone holds the bytes of closed peer conns, per torrent and
+	// transport, so that the totals do not drop when a peer leaves.
+	goneMu sync.Mutex
+	gone   map[*torrent.Torrent]map[string]TransportStats
 }
 
 // Errors callers branch on.
@@ -145,6 +152,7 @@ func (s *Swarm) Start() error {
 	// client stalls uploads (anacrolix/torrent#402) and cannot be given a
 	// SettingEngine.
 	cc.DisableWebtorrent = true
+	cc.Callbacks.PeerConnClosed = s.peerConnClosed
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
 
@@ -381,8 +389,89 @@ func (s *Swarm) Torrent(ih metainfo.Hash) (*Torrent, bool) {
 	return nil, false
 }
 
+// peerConnClosed keeps the bytes of a closed conn. anacrolix calls it
+// under its client lock, which Stats takes too, hence the goroutine.
+func (s *Swarm) peerConnClosed(pc *torrent.PeerConn) {
+	t := pc.Torrent()
+	if t == nil {
+		return
+	}
+	go func() {
+		ps := pc.Stats()
+		name := transportName(pc.Network)
+		s.goneMu.Lock()
+		defer s.goneMu.Unlock()
+		if s.gone == nil {
+			s.gone = make(map[*torrent.Torrent]map[string]TransportStats)
+		}
+		if s.gone[t] == nil {
+			s.gone[t] = make(map[string]TransportStats)
+		}
+		ts := s.gone[t][name]
+		ts.BytesIn += ps.BytesReadData.Int64()
+		ts.BytesOut += ps.BytesWrittenData.Int64()
+		s.gone[t][name] = ts
+	}()
+}
+
+// goneStats returns the bytes of t's closed conns per transport.
+func (s *Swarm) goneStats(t *torrent.Torrent) map[string]TransportStats {
+	s.goneMu.Lock()
+	defer s.goneMu.Unlock()
+	return maps.Clone(s.gone[t])
+}
+
 // sharedCompletion lets one piece-completion store serve every torrent's
 // storage; Swarm.Close closes it once.
 type sharedCompletion struct{ storage.PieceCompletion }
 
 func (sharedCompletion) Close() error { return nil }
+
+// Transport is a further way for peers to connect, such as WebRTC: its
+// listener yields conns on which the remote speaks first, and its dialer
+// yields, for the addresses given to AddPeer, conns on which this node
+// speaks first.
+type Transport interface {
+	Listener() net.Listener
+	Dialer() interface {
+		Dial(ctx context.Context, addr string) (net.Conn, error)
+		DialerNetwork() string
+	}
+}
+
+// AddTransport adds t's listener and dialer to the client.
+func (s *Swarm) AddTransport(t Transport) error {
+	cl, _, err := s.client()
+	if err != nil {
+		return err
+	}
+	cl.AddListener(t.Listener())
+	cl.AddDialer(t.Dialer())
+	return nil
+}
+
+// AddPeer tells the torrent ih of a peer at addr, which a transport's
+// dialer answers.
+func (s *Swarm) AddPeer(ih metainfo.Hash, addr string) bool {
+	t, ok := s.Torrent(ih)
+	if !ok {
+		return false
+	}
+	t.t.AddPeers([]torrent.PeerInfo{{Addr: peerAddr(addr), Source: torrent.PeerSourceTracker}})
+	return true
+}
+
+// peerAddr is an address only a transport's dialer understands.
+type peerAddr string
+
+func (a peerAddr) String() string { return string(a) }
+
+// PeerID returns the node's peer id, the same across restarts.
+func (s *Swarm) PeerID() [20]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cl == nil {
+		return [20]byte{}
+	}
+	return s.cl.PeerID()
+}

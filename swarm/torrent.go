@@ -149,8 +149,8 @@ type Stats struct {
 	Transports     map[string]TransportStats `json:"transports"`
 }
 
-// TransportStats counts the peers connected over one transport and the
-// payload bytes they moved while connected.
+// TransportStats counts the peers connected over one transport, and the
+// payload bytes moved over it by every peer, connected now or before.
 type TransportStats struct {
 	Peers    int   `json:"peers"`
 	BytesIn  int64 `json:"bytes_in"`
@@ -165,6 +165,9 @@ func (t *Torrent) Stats() Stats {
 	st := Stats{Transports: make(map[string]TransportStats)}
 	for _, name := range transports {
 		st.Transports[name] = TransportStats{}
+	}
+	for name, ts := range t.s.goneStats(t.t) {
+		st.Transports[name] = ts
 	}
 	if t.t.Info() != nil {
 		st.BytesCompleted = t.t.BytesCompleted()
@@ -213,4 +216,26 @@ func (t *Torrent) OpenFile(i int) (io.ReadSeekCloser, error) {
 	r := files[i].NewReader()
 	r.SetResponsive()
 	return r, nil
+}
+
+// HasPeer reports whether a peer with id is connected to t.
+func (t *Torrent) HasPeer(id [20]byte) bool {
+	for _, pc := range t.t.PeerConns() {
+		if pc.PeerID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Trackers returns the trackers t was added with, for the client to
+// announce to, less the node's own.
+func (t *Torrent) Trackers() []string { return t.s.announceTo(t.trackers) }
+
+// Left returns the bytes t still needs, or -1 until its info is known.
+func (t *Torrent) Left() int64 {
+	if t.t.Info() == nil {
+		return -1
+	}
+	return t.t.BytesMissing()
 }

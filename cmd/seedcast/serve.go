@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
+	pion "github.com/pion/webrtc/v4"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
+	"github.com/seedcast/seedcast/webrtc"
 )
 
 // httpFlags are the flags of the HTTP listener, shared by serve and tracker.
@@ -73,6 +75,11 @@ type serveCmd struct {
 	NoDHT            bool     `name:"no-dht" env:"SEEDCAST_NO_DHT" help:"Do not join the DHT."`
 	NoWebseed        bool     `name:"no-webseed" env:"SEEDCAST_NO_WEBSEED" help:"Leave this node's web seed out of the torrents it serves."`
 	NoPortForwarding bool     `name:"no-port-forwarding" env:"SEEDCAST_NO_PORT_FORWARDING" help:"Do not ask the router for port mappings (UPnP, NAT-PMP)."`
+	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
+	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
+
+	WebRTCPort int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
+	ICEServer  []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
 }
 
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -93,10 +100,28 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if c.NoWebseed {
 		webSeedBase = ""
 	}
+	var natIPs []string
+	if natIP.IsValid() {
+		natIPs = []string{natIP.String()}
+	}
+	var iceServers []pion.ICEServer
+	for _, s := range c.ICEServer {
+		srv, err := parseICEServer(s)
+		if err != nil {
+			return err
+		}
+		iceServers = append(iceServers, srv)
+	}
+	rtc, err := webrtc.New(webrtc.Config{Logger: log, UDPPort: c.WebRTCPort, NATIPs: natIPs, ICEServers: iceServers})
+	if err != nil {
+		return err
+	}
 	sw, err := swarm.New(swarm.Config{
 		Logger:           log,
 		DataDir:          c.Data,
 		BTPort:           c.BTPort,
+		DisableTCP:       c.NoTCP,
+		DisableUTP:       c.NoUTP,
 		NoDHT:            c.NoDHT,
 		NoPortForwarding: c.NoPortForwarding,
 		Announce:         announceURLs(base),
@@ -117,7 +142,20 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := sw.Start(); err != nil {
 		return err
 	}
-	defer sw.Close()
+	if err := rtc.Start(); err != nil {
+		sw.Close()
+		return err
+	}
+	// The client goes first: anacrolix spins on a closed listener while
+	// its client is open.
+	defer func() {
+		sw.Close()
+		rtc.Close()
+	}()
+	if err := sw.AddTransport(rtc); err != nil {
+		return err
+	}
+	peer := &rtcPeer{tr: rtc, sw: sw, log: log.With("component", "webrtc")}
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()
@@ -161,6 +199,20 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 				return err
 			}
 			printTorrent(gctx, t, pl)
+		}
+		// Announce with offers to the tracker in process, and to every
+		// WebSocket tracker the torrents name.
+		clients := []signaling.ClientConfig{{Local: tr, Torrents: announces(sw, "")}}
+		for _, u := range wsTrackers(sw) {
+			clients = append(clients, signaling.ClientConfig{URL: u, Torrents: announces(sw, u)})
+		}
+		for _, cc := range clients {
+			cc.Logger, cc.PeerID, cc.Peer = log, signaling.ID(sw.PeerID()), peer
+			cl, err := signaling.NewClient(cc)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return cl.Run(gctx) })
 		}
 		ready.Store(true)
 		return nil

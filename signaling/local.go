@@ -1,0 +1,99 @@
+package signaling
+
+import (
+	"errors"
+)
+
+// LocalConn is an in-process connection to the tracker, for the node of
+// the same process: it speaks the WebSocket protocol's messages without a
+// socket, and its peers are preferred recipients of every offer.
+type LocalConn struct {
+	s *socket
+}
+
+// ErrClosed is returned by a LocalConn after it or its Server closed.
+var ErrClosed = errors.New("signaling: closed")
+
+// ConnectLocal connects the node of this process. recv receives every
+// message the tracker sends it, in order, from one goroutine. joined, if
+// not nil, hears of each peer that newly joins a swarm the node announced
+// in, so that the node can offer to it without waiting for its next
+// announce; it must not block.
+func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih, peer ID)) (*LocalConn, error) {
+	s := srv.newSocket("local")
+	s.local = true
+	s.recv = recv
+	s.joined = joined
+	if s.joined == nil {
+		s.joined = func(ID, ID) {}
+	}
+	if !srv.register(s, 1) {
+		return nil, ErrClosed
+	}
+	go s.localPump()
+	return &LocalConn{s: s}, nil
+}
+
+// Send hands the tracker one message, as if read from a WebSocket.
+func (lc *LocalConn) Send(msg []byte) error {
+	lc.s.readMu.Lock()
+	defer lc.s.readMu.Unlock()
+	select {
+	case <-lc.s.done:
+		return ErrClosed
+	default:
+	}
+	if len(msg) > maxMsgBytes {
+		return errors.New("signaling: message over 64 KiB")
+	}
+	lc.s.srv.stats.WSMessages.Add(1)
+	lc.s.srv.handleWS(lc.s, msg)
+	return nil
+}
+
+// Done is closed when the connection is closed.
+func (lc *LocalConn) Done() <-chan struct{} { return lc.s.done }
+
+// SendOffer relays one offer of the node straight to peer to, for a peer
+// that just joined.
+func (lc *LocalConn) SendOffer(ih, from, to, offerID ID, sdp []byte) bool {
+	var dst *socket
+	lc.s.srv.withSwarm(ih, false, func(sw *swarm) {
+		if p := sw.ws[to]; p != nil {
+			dst = p.sock
+		}
+	})
+	if dst == nil {
+		return false
+	}
+	b, err := marshalOffer(ih, from, offerID, sdp)
+	if err != nil {
+		return false
+	}
+	if dst.enqueue(b) {
+		lc.s.srv.stats.OffersRelay.Add(1)
+		return true
+	}
+	return false
+}
+
+// Close removes the node's peers from their swarms.
+func (lc *LocalConn) Close() error {
+	lc.s.close()
+	return nil
+}
+
+// localPump delivers the local socket's queue to recv, and on close
+// removes its peers.
+func (s *socket) localPump() {
+	defer s.srv.wg.Done()
+	for {
+		select {
+		case msg := <-s.send:
+			s.recv(msg)
+		case <-s.done:
+			s.finish()
+			return
+		}
+	}
+}
