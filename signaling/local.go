@@ -17,8 +17,8 @@ var ErrClosed = errors.New("signaling: closed")
 // ConnectLocal connects the node of this process. recv receives every
 // message the tracker sends it, in order, from one goroutine. joined, if
 // not nil, hears of each peer that newly joins a swarm the node announced
-// in, so that the node can offer to it without waiting for its next
-// announce; it must not block.
+// in without offers of its own, so that the node can offer to it without
+// waiting for its next announce; it must not block.
 func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih, peer ID)) (*LocalConn, error) {
 	s := srv.newSocket("local")
 	s.local = true

@@ -241,7 +241,9 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		if p == nil {
 			p = &wsPeer{}
 			sw.ws[req.PeerID] = p
-			if !s.local {
+			// A peer that brought offers reaches the node through
+			// them; one without needs the node to offer.
+			if !s.local && nOffers == 0 {
 				for id := range sw.local {
 					joined = append(joined, sw.ws[id].sock)
 				}

@@ -1,0 +1,198 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func newTestServer(t *testing.T) (*Server, string) {
+	t.Helper()
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	return srv, "ws" + strings.TrimPrefix(ts.URL, "http") + "/announce"
+}
+
+func dialWS(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func readJSON(t *testing.T, c *websocket.Conn) map[string]any {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var m map[string]any
+	if err := c.ReadJSON(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func announceJSON(ih, peer ID, offers int) map[string]any {
+	m := map[string]any{"action": "announce", "info_hash": ih.binaryString(), "peer_id": peer.binaryString(), "left": 1}
+	var os []any
+	for i := range offers {
+		os = append(os, map[string]any{"offer": map[string]string{"type": "offer", "sdp": "offer-" + string(rune('a'+i))}, "offer_id": ID{byte(i + 1)}.binaryString()})
+	}
+	if os != nil {
+		m["offers"] = os
+	}
+	return m
+}
+
+// TestLocalNodeGetsOffersFirst fills a swarm with browsers, then checks
+// that every browser's single offer goes to the node in process.
+func TestLocalNodeGetsOffersFirst(t *testing.T) {
+	srv, url := newTestServer(t)
+	ih, node := ID{9}, ID{'-', 'S', 'C'}
+	got := make(chan []byte, 16)
+	lc, err := srv.ConnectLocal(func(m []byte) { got <- m }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	b, _ := json.Marshal(announceJSON(ih, node, 0))
+	if err := lc.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	<-got // the announce reply
+
+	var browsers []*websocket.Conn
+	for i := range 6 {
+		c := dialWS(t, url)
+		browsers = append(browsers, c)
+		c.WriteJSON(announceJSON(ih, ID{byte(100 + i)}, 0))
+		readJSON(t, c)
+	}
+	for i := range 5 {
+		browsers[i].WriteJSON(announceJSON(ih, ID{byte(100 + i)}, 1))
+		readJSON(t, browsers[i])
+		select {
+		case m := <-got:
+			if !strings.Contains(string(m), `"offer"`) {
+				t.Fatalf("node got %s, want an offer", m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("browser %d's one offer did not reach the node", i)
+		}
+	}
+}
+
+// TestLocalNodeHearsJoins checks that the node hears of a peer that joins
+// without offers, and can offer to it directly.
+func TestLocalNodeHearsJoins(t *testing.T) {
+	srv, url := newTestServer(t)
+	ih, node, browser := ID{9}, ID{'-', 'S', 'C'}, ID{7}
+	joins := make(chan ID, 4)
+	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH, peer ID) {
+		if gotIH == ih {
+			joins <- peer
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	b, _ := json.Marshal(announceJSON(ih, node, 0))
+	lc.Send(b)
+
+	c := dialWS(t, url)
+	c.WriteJSON(announceJSON(ih, browser, 0))
+	readJSON(t, c)
+	select {
+	case p := <-joins:
+		if p != browser {
+			t.Fatalf("joined %v, want %v", p, browser)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("node did not hear of the join")
+	}
+	if !lc.SendOffer(ih, node, browser, ID{1}, []byte(`{"type":"offer","sdp":"x"}`)) {
+		t.Fatal("SendOffer to a known peer failed")
+	}
+	m := readJSON(t, c)
+	if m["offer"] == nil || m["peer_id"] != node.binaryString() {
+		t.Fatalf("browser got %v, want the node's offer", m)
+	}
+}
+
+// fakePeer answers every offer with "answer-to:"+offer and records what
+// its offers were answered with.
+type fakePeer struct {
+	mu       sync.Mutex
+	answered chan string
+}
+
+type fakeOffer struct {
+	p   *fakePeer
+	sdp string
+}
+
+func (p *fakePeer) Offer(ctx context.Context, ih ID) (PendingOffer, error) {
+	return &fakeOffer{p: p, sdp: "offer-from-fake"}, nil
+}
+
+func (p *fakePeer) Answer(ctx context.Context, ih, from ID, sdp string) (string, error) {
+	return "answer-to:" + sdp, nil
+}
+
+func (o *fakeOffer) SDP() string { return o.sdp }
+func (o *fakeOffer) Close()      {}
+func (o *fakeOffer) Answered(ctx context.Context, from ID, sdp string) {
+	o.p.answered <- sdp
+}
+
+// TestClientsConnectThroughTracker runs two clients, one over a WebSocket
+// and one in process, and checks that the first one's offers come back
+// answered by the second.
+func TestClientsConnectThroughTracker(t *testing.T) {
+	srv, url := newTestServer(t)
+	ih := ID{5}
+	torrents := func() []Announce { return []Announce{{InfoHash: ih, Left: 0}} }
+	remote := &fakePeer{answered: make(chan string, 16)}
+	node := &fakePeer{answered: make(chan string, 16)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, cc := range []ClientConfig{
+		{Local: srv, PeerID: ID{'-', 'S', 'C', '1'}, Peer: node, Torrents: torrents, Offers: 1},
+		{URL: url, PeerID: ID{'-', 'W', 'W', '2'}, Peer: remote, Torrents: torrents, Offers: 2, MaxInterval: 5 * time.Second},
+	} {
+		cl, err := NewClient(cc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl.Run(ctx)
+		}()
+	}
+	select {
+	case sdp := <-remote.answered:
+		if sdp != "answer-to:offer-from-fake" {
+			t.Fatalf("answered with %q", sdp)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the remote client's offers were never answered by the node")
+	}
+}
