@@ -1,0 +1,176 @@
+package player
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/swarm"
+)
+
+// testNode seeds files on loopback and serves the player's routes.
+type testNode struct {
+	url  string
+	sw   *swarm.Swarm
+	data map[string][]byte // by torrent-relative path
+	ih   metainfo.Hash
+}
+
+func newTestNode(t *testing.T, files map[string]int) *testNode {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "bundle")
+	data := make(map[string][]byte)
+	r := rand.New(rand.NewChaCha8([32]byte{3}))
+	for name, n := range files {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		data["bundle/"+filepath.ToSlash(name)] = b
+	}
+	sw, err := swarm.New(swarm.Config{DataDir: t.TempDir(), BTPort: -1, ListenHost: "127.0.0.1", NoDHT: true, NoPortForwarding: true,
+		Announce: []string{"ws://node/announce", "http://node/announce"}, WebSeedBase: "http://node/webseed/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	tor, err := sw.Add(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	p, err := New(Config{Swarm: sw, PublicURL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Register(mux)
+	return &testNode{url: ts.URL, sw: sw, data: data, ih: tor.InfoHash()}
+}
+
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, b
+}
+
+func TestWebSeedRanges(t *testing.T) {
+	n := newTestNode(t, map[string]int{"film.mp4": 300<<10 + 5, "extras/notes.txt": 999})
+	film := n.data["bundle/film.mp4"]
+	base := n.url + "/webseed/" + n.ih.HexString() + "/"
+	tests := []struct {
+		name, path, rng string
+		code            int
+		want            []byte
+	}{
+		{"whole file", "bundle/film.mp4", "", 200, film},
+		{"range", "bundle/film.mp4", "bytes=65530-131080", 206, film[65530:131081]},
+		{"suffix", "bundle/film.mp4", "bytes=-10", 206, film[len(film)-10:]},
+		{"last byte", "bundle/film.mp4", fmt.Sprintf("bytes=%d-", len(film)-1), 206, film[len(film)-1:]},
+		{"beyond the end", "bundle/film.mp4", fmt.Sprintf("bytes=%d-", len(film)), 416, nil},
+		{"WebTorrent's double slash", "/bundle/extras/notes.txt", "bytes=0-9", 206, n.data["bundle/extras/notes.txt"][:10]},
+		{"not in the torrent", "bundle/other.mp4", "", 404, nil},
+		{"dot dot out of the torrent", "../../../etc/passwd", "", 404, nil},
+		{"encoded dot dot", "bundle/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "", 404, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hdr []string
+			if tt.rng != "" {
+				hdr = []string{"Range", tt.rng}
+			}
+			res, body := get(t, base+tt.path, hdr...)
+			if res.StatusCode != tt.code {
+				t.Fatalf("status %d, want %d (%d bytes)", res.StatusCode, tt.code, len(body))
+			}
+			if tt.want != nil && !bytes.Equal(body, tt.want) {
+				t.Fatalf("got %d bytes, not the %d expected", len(body), len(tt.want))
+			}
+			if res.Header.Get("Access-Control-Allow-Origin") != "*" && tt.code < 400 {
+				t.Error("no CORS header")
+			}
+		})
+	}
+	for _, bad := range []string{"/webseed/xyz/", "/webseed/" + fmt.Sprintf("%040d", 0) + "/"} {
+		if res, _ := get(t, n.url+bad); res.StatusCode/100 != 4 {
+			t.Errorf("GET %s: %d, want 4xx", bad, res.StatusCode)
+		}
+	}
+}
+
+func TestTorrentFileAndAPI(t *testing.T) {
+	n := newTestNode(t, map[string]int{"a.bin": 70 << 10})
+	ih := n.ih.HexString()
+	res, body := get(t, n.url+"/torrents/"+ih+".torrent")
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/x-bittorrent" {
+		t.Fatalf("status %d, type %q", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	mi, err := metainfo.Load(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.HashInfoBytes() != n.ih {
+		t.Fatalf("served info hash %s, want %s", mi.HashInfoBytes(), n.ih)
+	}
+	if mi.AnnounceList[0][0] != "ws://node/announce" || len(mi.UrlList) != 1 || mi.UrlList[0] != "http://node/webseed/"+ih+"/" {
+		t.Errorf("announce-list %v, url-list %v", mi.AnnounceList, mi.UrlList)
+	}
+
+	_, body = get(t, n.url+"/api/torrents")
+	var list []map[string]any
+	if err := json.Unmarshal(body, &list); err != nil || len(list) != 1 {
+		t.Fatalf("api list %s: %v", body, err)
+	}
+	if list[0]["infohash"] != ih || list[0]["seeding"] != true {
+		t.Errorf("api entry %v", list[0])
+	}
+	for _, tr := range []string{"tcp", "utp", "webrtc"} {
+		if _, ok := list[0]["transports"].(map[string]any)[tr]; !ok {
+			t.Errorf("no %s in transports", tr)
+		}
+	}
+	for path, code := range map[string]int{
+		"/torrents/" + ih:                 404,
+		"/torrents/zz.torrent":            400,
+		"/api/torrents/" + ih[:39] + "0":  404,
+		"/api/torrents/" + ih:             200,
+		"/api/torrents/" + bytesUpper(ih): 200,
+	} {
+		if res, _ := get(t, n.url+path); res.StatusCode != code {
+			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, code)
+		}
+	}
+}
+
+func bytesUpper(s string) string { return string(bytes.ToUpper([]byte(s))) }
