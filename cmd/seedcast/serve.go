@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,8 +79,9 @@ type serveCmd struct {
 	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
 	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
 
-	WebRTCPort int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
-	ICEServer  []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
+	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
+	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
+	WebRTCIface []string `name:"webrtc-interface" env:"SEEDCAST_WEBRTC_INTERFACE" placeholder:"NAME" help:"Network interface WebRTC may use (repeatable; default: all but loopback; naming lo allows loopback)."`
 }
 
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -112,7 +114,8 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 		}
 		iceServers = append(iceServers, srv)
 	}
-	rtc, err := webrtc.New(webrtc.Config{Logger: log, UDPPort: c.WebRTCPort, NATIPs: natIPs, ICEServers: iceServers})
+	rtc, err := webrtc.New(webrtc.Config{Logger: log, UDPPort: c.WebRTCPort, NATIPs: natIPs, ICEServers: iceServers,
+		Interfaces: c.WebRTCIface, Loopback: slices.Contains(c.WebRTCIface, "lo")})
 	if err != nil {
 		return err
 	}
