@@ -28,6 +28,14 @@ import (
 // DefaultBTPort is the TCP and uTP port when Config.BTPort is zero.
 const DefaultBTPort = 6881
 
+// maxPeerRequests is the number of requests anacrolix queues per peer
+// (localClientReqq in v1.59.1), and blockBytes the block size every client
+// in use requests (BEP 3 suggests 16 KiB; WebTorrent's BLOCK_LENGTH).
+const (
+	maxPeerRequests = 1024
+	blockBytes      = 16 << 10
+)
+
 // Config configures a Swarm. The zero value of a field means its default.
 type Config struct {
 	// Logger receives the swarm's logs; nil means slog.Default().
@@ -152,6 +160,16 @@ func (s *Swarm) Start() error {
 	// client stalls uploads (anacrolix/torrent#402) and cannot be given a
 	// SettingEngine.
 	cc.DisableWebtorrent = true
+	// anacrolix reserves memory for each request a peer makes against this
+	// per-conn budget, in arrival order, but serves requests in map order:
+	// once a peer has more than the budget outstanding, the request server
+	// can wait on a reservation behind others that only it would release,
+	// and uploading to that peer stops for good. WebTorrent pipelines a
+	// second's worth of 16 KiB blocks (hundreds), so the default 1 MiB
+	// budget stalls every fast browser: the stall of anacrolix/torrent#402.
+	// A budget covering the most requests anacrolix queues per peer (1024,
+	// rejecting the rest) at 16 KiB each keeps the wait from ever forming.
+	cc.MaxAllocPeerRequestDataPerConn = maxPeerRequests * blockBytes
 	cc.Callbacks.PeerConnClosed = s.peerConnClosed
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
