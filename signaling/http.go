@@ -151,6 +151,9 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 	if srv.cfg.Node != nil && a.Event != eventStopped && a.Numwant > 0 {
 		local := localAddr(r)
 		if node, seeding, ok := srv.cfg.Node.TCPPeer(a.InfoHash, local); ok && node != self {
+			if seeding && a.Left != 0 {
+				srv.cfg.Node.Leecher(a.InfoHash, self)
+			}
 			picked = append([]netip.AddrPort{node}, picked...)
 			if len(picked) > a.Numwant {
 				picked = picked[:a.Numwant]

@@ -15,11 +15,21 @@ import (
 )
 
 // fakeNode seeds every info hash on one TCP port, at the address the
-// tracker was reached on.
-type fakeNode struct{ port uint16 }
+// tracker was reached on, and records the leechers it is told of.
+type fakeNode struct {
+	port     uint16
+	leechers chan netip.AddrPort
+}
 
 func (n fakeNode) TCPPeer(ih ID, local netip.Addr) (netip.AddrPort, bool, bool) {
 	return netip.AddrPortFrom(local, n.port), true, true
+}
+
+func (n fakeNode) Leecher(ih ID, addr netip.AddrPort) {
+	select {
+	case n.leechers <- addr:
+	default:
+	}
 }
 
 func announceURL(base string, ih, peer ID, port int, extra string) string {
@@ -61,7 +71,8 @@ func getBencode(t *testing.T, u string, v any) {
 }
 
 func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
-	srv, err := New(Config{Node: fakeNode{port: 6881}})
+	node := fakeNode{port: 6881, leechers: make(chan netip.AddrPort, 8)}
+	srv, err := New(Config{Node: node})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +93,14 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 	}
 	if r.Complete != 1 || r.Incomplete != 1 || r.Interval != 300 {
 		t.Errorf("complete %d incomplete %d interval %d, want 1 1 300", r.Complete, r.Incomplete, r.Interval)
+	}
+	select {
+	case got := <-node.leechers:
+		if want := netip.MustParseAddrPort("127.0.0.1:7000"); got != want {
+			t.Errorf("node told of leecher %v, want %v", got, want)
+		}
+	default:
+		t.Error("node not told of the leecher")
 	}
 
 	// A second client gets the node and the first client.

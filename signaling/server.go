@@ -53,6 +53,11 @@ type Node interface {
 	// end of that client's connection), whether the node is seeding, and
 	// false if the node does not have ih.
 	TCPPeer(ih ID, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
+	// Leecher tells the node of an HTTP client still downloading ih at
+	// addr, so that the node can connect to it: some clients (Transmission
+	// among them) never dial a peer on a loopback or martian address, and
+	// would otherwise wait for the node to find them.
+	Leecher(ih ID, addr netip.AddrPort)
 }
 
 // Server is a tracker. Its zero value is not usable: call New.

@@ -274,6 +274,9 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 			Logger:          s.cfg.Logger,
 		}),
 	})
+	if trackers := s.announceTo(nil); len(trackers) > 0 {
+		t.AddTrackers([][]string{trackers})
+	}
 	return s.track(t, nil, nil, src.root, cached)
 }
 
@@ -468,8 +471,8 @@ func (s *Swarm) AddTransport(t Transport) error {
 	return nil
 }
 
-// AddPeer tells the torrent ih of a peer at addr, which a transport's
-// dialer answers.
+// AddPeer tells the torrent ih of a peer at addr: an IP and port, or an
+// address a transport's dialer answers.
 func (s *Swarm) AddPeer(ih metainfo.Hash, addr string) bool {
 	t, ok := s.Torrent(ih)
 	if !ok {

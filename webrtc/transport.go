@@ -115,6 +115,7 @@ func (t *Transport) Start() error {
 	if t.cfg.Loopback {
 		opts = append(opts, ice.UDPMuxFromPortWithLoopback())
 	}
+	opts = append(opts, ice.UDPMuxFromPortWithIPFilter(keepIP))
 	mux, err := ice.NewMultiUDPMuxFromPort(t.cfg.UDPPort, opts...)
 	if err != nil {
 		if strings.Contains(err.Error(), "address already in use") {
@@ -131,6 +132,7 @@ func (t *Transport) Start() error {
 	if len(t.cfg.Interfaces) > 0 {
 		se.SetInterfaceFilter(t.keepInterface)
 	}
+	se.SetIPFilter(keepIP)
 	se.SetIncludeLoopbackCandidate(t.cfg.Loopback)
 	if len(t.cfg.NATIPs) > 0 {
 		// 1:1 NAT: advertise the public IPs in place of the host ones.
@@ -164,6 +166,11 @@ func (t *Transport) Start() error {
 	t.log.Info("webrtc listening", "udp", addrs)
 	return nil
 }
+
+// keepIP leaves out IPv6 link-local addresses: browsers never reach a
+// server through them, and binding one fails while the kernel still
+// checks it for duplicates, right after an interface comes up.
+func keepIP(ip net.IP) bool { return !ip.IsLinkLocalUnicast() }
 
 func (t *Transport) keepInterface(name string) bool {
 	return slices.Contains(t.cfg.Interfaces, name)

@@ -294,3 +294,7 @@ func (n trackerNode) TCPPeer(ih signaling.ID, local netip.Addr) (netip.AddrPort,
 	}
 	return netip.AddrPortFrom(ip, uint16(n.sw.Port())), t.Seeding(), true
 }
+
+func (n trackerNode) Leecher(ih signaling.ID, addr netip.AddrPort) {
+	n.sw.AddPeer(metainfo.Hash(ih), addr.String())
+}
