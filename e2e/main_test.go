@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // seedcastBin is the binary built once by TestMain from ../cmd/seedcast.
@@ -47,33 +49,12 @@ func run(m *testing.M) int {
 }
 
 // inCI reports whether the tests run under CI, where nothing may be skipped.
-func inCI() bool { return os.Getenv("CI") == "true" }
+func inCI() bool { return testnet.InCI() }
 
 // requireTool returns the path of an external program the test needs. Locally
 // a missing program skips the test with the reason printed; under CI=true it
 // fails the test, because CI installs every tool.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if inCI() {
-		t.Fatalf("%s not found but CI=true: .ci/run must install it", name)
-	}
-	t.Skipf("skipping: %s not installed (CI installs it; see .ci/run)", name)
-	return ""
-}
-
-// requireRoot skips locally, and fails under CI, when the test cannot create
-// network namespaces.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if inCI() {
-		t.Fatal("network namespace tests need root and CI=true: run CI as root")
-	}
-	t.Skip("skipping: network namespaces need root")
+	return testnet.RequireTool(t, name)
 }

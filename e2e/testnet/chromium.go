@@ -1,0 +1,194 @@
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Page is a tab of a headless Chromium started by StartChromium.
+type Page struct {
+	// Host is the test network host whose namespace Chromium runs in.
+	Host string
+
+	ctx     context.Context // chromedp context of the tab
+	console *syncBuffer     // console messages and uncaught exceptions of every tab
+	output  *syncBuffer     // Chromium's own stdout and stderr
+}
+
+// StartChromium starts a headless Chromium (the program chromium, such as
+// /usr/bin/chromium) in host's namespace, with a fresh profile, and returns
+// its tab. Chromium runs with background networking, component updates, sync,
+// QUIC and the GPU off, and with its defaults otherwise: in particular WebRTC
+// hides host candidates behind mDNS names as it does for real users. Pages
+// from secureOrigins (such as "http://10.231.0.1:8080") count as secure
+// contexts, which crypto.subtle and service workers need. chromedp drives it
+// over --remote-debugging-pipe, so no DevTools port has to be reached inside
+// the namespace. When the test fails, the page's console and Chromium's output
+// go into the test log. A cleanup closes Chromium.
+func (n *Net) StartChromium(ctx context.Context, t testing.TB, host, chromium string, secureOrigins ...string) *Page {
+	t.Helper()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := n.Namespace(host)
+	p := &Page{Host: host, console: new(syncBuffer), output: new(syncBuffer)}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("no-sandbox", true), // as root
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.CombinedOutput(p.output),
+		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+			// ip netns exec execs Chromium in place, so the pipes on fds 3
+			// and 4 and the death signal reach Chromium itself.
+			cmd.Args = append([]string{"ip", "netns", "exec", ns, cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = ip
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		}),
+	}
+	if len(secureOrigins) > 0 {
+		opts = append(opts, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", strings.Join(secureOrigins, ",")))
+	}
+	// The browser outlives ctx so that the cleanup can close it and collect
+	// its logs; ctx bounds each call instead.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), opts...)
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	p.ctx = tabCtx
+	consoleDone := make(chan struct{})
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		<-consoleDone
+		if t.Failed() {
+			t.Logf("%s: Chromium console:\n%s", host, p.console.String())
+			t.Logf("%s: Chromium output:\n%s", host, p.output.String())
+		}
+	})
+	// The first Run starts Chromium, and the tab lives as long as the context
+	// of that Run, so it gets the tab's own context; ctx only cuts it short.
+	stop := context.AfterFunc(ctx, cancelTab)
+	err = chromedp.Do(tabCtx)
+	stop()
+	if err != nil {
+		close(consoleDone)
+		t.Fatalf("starting Chromium in %s: %v", host, err)
+	}
+	p.recordConsole(tabCtx, consoleDone)
+	return p
+}
+
+// recordConsole copies the console messages of the tab of ctx into the
+// page's console buffer until the tab closes, then closes done.
+func (p *Page) recordConsole(ctx context.Context, done chan<- struct{}) {
+	msgs := chromedp.Console(ctx)
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(p.console, "%s %s\n", m.Time.Format("15:04:05.000"), m)
+		}
+	}()
+}
+
+// Console returns the console messages and uncaught exceptions of the page
+// so far, one per line with a time stamp.
+func (p *Page) Console() string { return p.console.String() }
+
+// run runs actions in the tab; ctx bounds the wait.
+func (p *Page) run(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	// A context derived from the tab's runs in the same tab; cancelling it
+	// stops only these actions.
+	actx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	err := chromedp.Do(actx, actions...)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return err
+}
+
+// Navigate loads url and waits until its window.e2e, the promise of the page's
+// test module, has resolved.
+func (p *Page) Navigate(ctx context.Context, url string) error {
+	if err := p.run(ctx, chromedp.Navigate(url)); err != nil {
+		return fmt.Errorf("%s: navigating to %s: %w", p.Host, url, err)
+	}
+	var ok bool
+	if err := p.Eval(ctx, "window.e2e.then(() => true)", &ok); err != nil {
+		return fmt.Errorf("%s: loading the test module of %s: %w", p.Host, url, err)
+	}
+	return nil
+}
+
+// Eval evaluates the JavaScript expression expr in the page, awaits it if it
+// is a promise, and decodes its JSON value into out.
+func (p *Page) Eval(ctx context.Context, expr string, out any) error {
+	var raw []byte
+	err := p.run(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
+		var err error
+		raw, err = chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise)(actx, tgt)
+		return err
+	}))
+	if err != nil {
+		var exc *chromedp.ExceptionError
+		if errors.As(err, &exc) {
+			return fmt.Errorf("%s: %s", p.Host, exc.Error())
+		}
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("%s: decoding the value of %.60q: %w", p.Host, expr, err)
+	}
+	return nil
+}
+
+// Call calls fn, an export of the page's test module (window.e2e), with args
+// as JSON, and decodes the JSON value it resolves to into out.
+func (p *Page) Call(ctx context.Context, out any, fn string, args ...any) error {
+	if args == nil {
+		args = []any{} // not null
+	}
+	name, _ := json.Marshal(fn)
+	js, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	return p.Eval(ctx, fmt.Sprintf("window.e2e.then(m => m[%s](...%s))", name, js), out)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
