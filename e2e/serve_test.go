@@ -334,17 +334,6 @@ func serveFlags(flags ...string) serveOption {
 	return func(c *serveConfig) { c.flags = append(c.flags, flags...) }
 }
 
-// serveWebRTCInterfaces replaces the network interfaces WebRTC may use, lo
-// by default, for tests that run serve in a network namespace.
-func serveWebRTCInterfaces(names ...string) serveOption {
-	return func(c *serveConfig) { c.webrtcInterfaces = names }
-}
-
-// serveEnv appends KEY=VALUE pairs to the environment.
-func serveEnv(kv ...string) serveOption {
-	return func(c *serveConfig) { c.env = append(c.env, kv...) }
-}
-
 // serveCommand returns the command that startServe runs, with free loopback
 // ports and a fresh data dir, so that tests running serve some other way (in
 // a network namespace, say) can build on it. It does not start it.
@@ -662,19 +651,6 @@ func hashTree(root string) (map[string]string, error) {
 // pilotPath is the source of the built-in demo pilot in the checkout.
 func pilotPath() string {
 	return filepath.Join(repoRoot, "cmd", "seedcast", "pilot", "seedcast-pilot.mp4")
-}
-
-// requireFile returns path if it exists. Locally a missing file skips the
-// test; under CI=true it fails it.
-func requireFile(t testing.TB, path string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if inCI() {
-			t.Fatalf("%v but CI=true", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	return path
 }
 
 // TestServeAPI checks the harness and the start-up contract of serve: ready

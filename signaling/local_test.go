@@ -137,7 +137,6 @@ func TestLocalNodeHearsJoins(t *testing.T) {
 // fakePeer answers every offer with "answer-to:"+offer and records what
 // its offers were answered with.
 type fakePeer struct {
-	mu       sync.Mutex
 	answered chan string
 }
 

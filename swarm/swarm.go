@@ -357,9 +357,15 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 // torrent's own and Config.Trackers, less the node's own tracker, which
 // lists the node without being told.
 func (s *Swarm) announceTo(trackers []string) []string {
+	// A node with neither TCP nor uTP has no port to announce to a tracker
+	// of native peers, nor a way to dial the peers it lists.
+	webOnly := s.cfg.DisableTCP && s.cfg.DisableUTP
 	var out []string
 	for _, u := range slices.Concat(trackers, s.cfg.Trackers) {
 		if u == "" || slices.Contains(s.cfg.Announce, u) || slices.Contains(out, u) {
+			continue
+		}
+		if webOnly && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
 			continue
 		}
 		out = append(out, u)

@@ -201,7 +201,9 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 			if err != nil {
 				return err
 			}
-			printTorrent(gctx, t, pl)
+			// A magnet prints once its info arrives, which may take the
+			// peers the tracker clients below are about to find.
+			go printTorrent(gctx, t, pl)
 		}
 		// Announce with offers to the tracker in process, and to every
 		// WebSocket tracker the torrents name.
