@@ -27,6 +27,18 @@ func (t *Torrent) InfoHash() metainfo.Hash { return t.t.InfoHash() }
 // Name returns the torrent's name, or its info hash until the info is known.
 func (t *Torrent) Name() string { return t.t.Name() }
 
+// haveInfo reports whether the info is known. It waits on GotInfo, not
+// on Info() != nil: anacrolix sets the info before its files, and reading
+// Files between the two races (GotInfo closes after both).
+func (t *Torrent) haveInfo() bool {
+	select {
+	case <-t.t.GotInfo():
+		return true
+	default:
+		return false
+	}
+}
+
 // GotInfo is closed once the torrent's info is known.
 func (t *Torrent) GotInfo() <-chan struct{} { return t.t.GotInfo() }
 
@@ -40,7 +52,7 @@ type File struct {
 
 // Files returns the torrent's files, nil until the info is known.
 func (t *Torrent) Files() []File {
-	if t.t.Info() == nil {
+	if !t.haveInfo() {
 		return nil
 	}
 	var out []File
@@ -52,7 +64,7 @@ func (t *Torrent) Files() []File {
 
 // Length returns the total length in bytes, 0 until the info is known.
 func (t *Torrent) Length() int64 {
-	if t.t.Info() == nil {
+	if !t.haveInfo() {
 		return 0
 	}
 	return t.t.Length()
@@ -89,8 +101,7 @@ func (t *Torrent) WebSeeds() []string {
 // Metainfo returns the .torrent the node serves for t, with its current
 // trackers and web seeds, or false until the info is known.
 func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
-	info := t.t.Info()
-	if info == nil {
+	if !t.haveInfo() {
 		return nil, false
 	}
 	mi := t.t.Metainfo()
@@ -138,7 +149,7 @@ func (t *Torrent) Magnet() string {
 
 // Seeding reports whether the node has every piece.
 func (t *Torrent) Seeding() bool {
-	return t.t.Info() != nil && t.t.BytesMissing() == 0
+	return t.haveInfo() && t.t.BytesMissing() == 0
 }
 
 // Stats are a torrent's progress and per-transport figures.
@@ -169,7 +180,7 @@ func (t *Torrent) Stats() Stats {
 	for name, ts := range t.s.goneStats(t.t) {
 		st.Transports[name] = ts
 	}
-	if t.t.Info() != nil {
+	if t.haveInfo() {
 		st.BytesCompleted = t.t.BytesCompleted()
 		if n := t.t.Length(); n > 0 {
 			st.Progress = float64(st.BytesCompleted) / float64(n)
@@ -206,7 +217,7 @@ var ErrNoFile = errors.New("swarm: no such file")
 // OpenFile returns a reader of file i that waits for pieces as they arrive
 // and asks for the ones it reads first. The caller closes it.
 func (t *Torrent) OpenFile(i int) (io.ReadSeekCloser, error) {
-	if t.t.Info() == nil {
+	if !t.haveInfo() {
 		return nil, ErrNoFile
 	}
 	files := t.t.Files()
@@ -234,7 +245,7 @@ func (t *Torrent) Trackers() []string { return t.s.announceTo(t.trackers) }
 
 // Left returns the bytes t still needs, or -1 until its info is known.
 func (t *Torrent) Left() int64 {
-	if t.t.Info() == nil {
+	if !t.haveInfo() {
 		return -1
 	}
 	return t.t.BytesMissing()

@@ -62,7 +62,11 @@ type Transport struct {
 
 	ln     *listener
 	dialer *dialer
+	mdns   *mdnsResolver // nil if the mDNS group could not be joined
 }
+
+// mdnsWait bounds the resolution of a peer's .local candidates.
+const mdnsWait = 3 * time.Second
 
 // ErrPortInUse means the WebRTC UDP port is taken.
 var ErrPortInUse = errors.New("webrtc: UDP port in use")
@@ -146,9 +150,15 @@ func (t *Transport) Start() error {
 			return fmt.Errorf("webrtc: NAT IPs %v: %w", t.cfg.NATIPs, err)
 		}
 	}
-	// Resolve browsers' .local host candidates; advertise our own IPs as
-	// they are: a server has nothing to hide.
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	// Browsers' .local host candidates are resolved by the one resolver of
+	// the transport before pion sees them; our own IPs go out as they are:
+	// a server has nothing to hide.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if r, err := newMDNSResolver(t.cfg.Interfaces, t.cfg.Loopback, t.log); err != nil {
+		t.log.Warn("mDNS unavailable: browsers on this LAN connect through peer-reflexive candidates only", "err", err)
+	} else {
+		t.mdns = r
+	}
 	// Cap SCTP's retransmission back-off: its default maximum of 60 s
 	// outlasts WebTorrent's 30 s piece timeout, after which the browser
 	// drops the wire.
@@ -196,6 +206,9 @@ func (t *Transport) Close() error {
 	}
 	t.ln.Close()
 	t.dialer.close()
+	if t.mdns != nil {
+		t.mdns.Close()
+	}
 	if mux != nil {
 		return mux.Close()
 	}
@@ -311,6 +324,7 @@ func (o *Offer) opened() {
 // Accept applies the answer and waits, up to ConnectTimeout, for the data
 // channel to open.
 func (o *Offer) Accept(ctx context.Context, answerSDP string) (*Conn, error) {
+	answerSDP = o.t.resolveSDP(ctx, answerSDP)
 	if err := o.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: answerSDP}); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("webrtc: apply answer: %w", err)
@@ -358,6 +372,7 @@ func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error)
 			}
 		})
 	})
+	offerSDP = t.resolveSDP(ctx, offerSDP)
 	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offerSDP}); err != nil {
 		pc.Close()
 		return "", fmt.Errorf("webrtc: apply offer: %w", err)
@@ -384,6 +399,13 @@ func (t *Transport) Deliver(c *Conn, remoteSpeaksFirst bool) (dialAddr string, o
 		return "", t.ln.deliver(c)
 	}
 	return t.dialer.park(c), true
+}
+
+// resolveSDP resolves the .local candidates of a remote description.
+func (t *Transport) resolveSDP(ctx context.Context, sdp string) string {
+	ctx, cancel := context.WithTimeout(ctx, mdnsWait)
+	defer cancel()
+	return t.mdns.resolveSDP(ctx, sdp)
 }
 
 func randomID() string {
