@@ -1,6 +1,6 @@
-// Package player serves torrents over HTTP: the BEP 19 web seed, the
-// .torrent files and the JSON API of what the node holds. Range streaming
-// with sequential priority joins it next.
+// Package player serves torrents over HTTP: Range streaming of their files
+// with sequential priority, the BEP 19 web seed, the .torrent files and the
+// JSON API of what the node holds.
 package player
 
 import (
@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -32,6 +33,10 @@ type Config struct {
 type Server struct {
 	cfg Config
 	log *slog.Logger
+
+	rates    rates
+	servedMu sync.Mutex
+	served   map[string]*counters // by hex info hash
 }
 
 // New validates cfg.
@@ -46,7 +51,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("component", "player")}, nil
+	return &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "player"),
+		rates:  rates{m: make(map[fileKey]int64)},
+		served: make(map[string]*counters),
+	}, nil
 }
 
 // Register adds the player's routes to mux.
@@ -55,6 +65,7 @@ func (p *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/torrents", handler(p.serveList))
 	mux.Handle("GET /api/torrents/{infohash}", handler(p.serveOne))
 	mux.Handle("GET /webseed/{infohash}/{path...}", handler(p.serveWebSeed))
+	mux.Handle("GET /stream/{infohash}/{path...}", handler(p.serveStream))
 	mux.Handle("OPTIONS /webseed/{infohash}/{path...}", handler(p.servePreflight))
 }
 
@@ -139,12 +150,21 @@ type torrentJSON struct {
 	swarm.Stats
 }
 
+// httpTransports adds the bytes served over HTTP to a torrent's figures.
+func (p *Server) httpTransports(ih string, st *swarm.Stats) {
+	c := p.counters(ih)
+	st.Transports["webseed"] = swarm.TransportStats{BytesOut: c.webseed.Load()}
+	st.Transports["http"] = swarm.TransportStats{BytesOut: c.stream.Load()}
+}
+
 func (p *Server) describe(t *swarm.Torrent) torrentJSON {
 	ih := t.InfoHash().HexString()
 	files := t.Files()
 	if files == nil {
 		files = []swarm.File{}
 	}
+	st := t.Stats()
+	p.httpTransports(ih, &st)
 	return torrentJSON{
 		InfoHash:   ih,
 		Name:       t.Name(),
@@ -153,7 +173,7 @@ func (p *Server) describe(t *swarm.Torrent) torrentJSON {
 		Magnet:     t.Magnet(),
 		TorrentURL: p.cfg.PublicURL + "/torrents/" + ih + ".torrent",
 		WatchURL:   p.WatchURL(t.InfoHash()),
-		Stats:      t.Stats(),
+		Stats:      st,
 	}
 }
 

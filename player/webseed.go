@@ -11,45 +11,33 @@ import (
 // at the bare URL (WebTorrent appends nothing) and with its name appended
 // (anacrolix and aria2 do); a multi-file torrent at name/path, with
 // repeated slashes folded because WebTorrent joins with "/" whatever the
-// URL ends in. Only paths of the torrent's own files are served.
+// URL ends in. Only paths of the torrent's own files are served, and only
+// verified pieces.
 func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
 	if err != nil {
 		return err
 	}
-	files := t.Files()
-	if files == nil {
-		return errorf(http.StatusServiceUnavailable, "metadata not yet known; retry shortly")
-	}
-	rel := strings.Trim(r.PathValue("path"), "/")
-	for strings.Contains(rel, "//") {
-		rel = strings.ReplaceAll(rel, "//", "/")
-	}
-	idx := -1
-	if len(files) == 1 && (rel == "" || rel == files[0].Path) {
-		idx = 0
-	} else {
-		for i, f := range files {
-			if f.Path == rel {
-				idx = i
-				break
-			}
-		}
-	}
-	if idx < 0 {
-		return errorf(http.StatusNotFound, "no file %q in torrent %s", rel, t.InfoHash().HexString())
+	idx, f, err := fileOf(t, r.PathValue("path"))
+	if err != nil {
+		return err
 	}
 	rd, err := t.OpenFile(idx)
 	if err != nil {
-		return errorf(http.StatusNotFound, "no file %q in torrent %s", rel, t.InfoHash().HexString())
+		return errorf(http.StatusNotFound, "no file %q", f.Path)
 	}
 	defer rd.Close()
+	rd.SetContext(r.Context())
+	// A web seed request is a whole piece or a run of them: no readahead
+	// beyond what was asked.
+	rd.SetReadahead(0)
 	setCORS(w.Header())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	// ServeContent answers Range with 206 and If-Range, and 416 beyond the
 	// end; a torrent's file never changes, so no modification time.
-	http.ServeContent(w, r, "", time.Time{}, rd)
+	ih := t.InfoHash().HexString()
+	http.ServeContent(countingWriter{w, &p.counters(ih).webseed}, r, "", time.Time{}, rd)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -214,9 +215,20 @@ func transportName(network string) string {
 // its info yet.
 var ErrNoFile = errors.New("swarm: no such file")
 
-// OpenFile returns a reader of file i that waits for pieces as they arrive
-// and asks for the ones it reads first. The caller closes it.
-func (t *Torrent) OpenFile(i int) (io.ReadSeekCloser, error) {
+// FileReader reads one file of a torrent. Reads wait for verified pieces,
+// and the pieces from the read position to the readahead are fetched
+// first, in order; a seek moves that window at once.
+type FileReader interface {
+	io.ReadSeekCloser
+	// SetContext ends waiting reads when ctx is done.
+	SetContext(ctx context.Context)
+	// SetReadahead sets how many bytes past the read position to fetch
+	// with priority.
+	SetReadahead(n int64)
+}
+
+// OpenFile returns a reader of file i. The caller closes it.
+func (t *Torrent) OpenFile(i int) (FileReader, error) {
 	if !t.haveInfo() {
 		return nil, ErrNoFile
 	}
@@ -224,9 +236,54 @@ func (t *Torrent) OpenFile(i int) (io.ReadSeekCloser, error) {
 	if i < 0 || i >= len(files) {
 		return nil, ErrNoFile
 	}
-	r := files[i].NewReader()
-	r.SetResponsive()
-	return r, nil
+	return files[i].NewReader(), nil
+}
+
+// FileIndex returns the index of the file whose Path is path.
+func (t *Torrent) FileIndex(path string) (int, bool) {
+	for i, f := range t.Files() {
+		if f.Path == path {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// FileComplete reports whether every piece of file i is verified.
+func (t *Torrent) FileComplete(i int) bool {
+	if !t.haveInfo() {
+		return false
+	}
+	files := t.t.Files()
+	if i < 0 || i >= len(files) {
+		return false
+	}
+	return files[i].BytesCompleted() == files[i].Length()
+}
+
+// PrioritizeEnds fetches the first head and last tail bytes of file i
+// before anything else: a player reads an MP4's moov box, which may sit at
+// either end, before its first frame.
+func (t *Torrent) PrioritizeEnds(i int, head, tail int64) {
+	if !t.haveInfo() {
+		return
+	}
+	files := t.t.Files()
+	if i < 0 || i >= len(files) {
+		return
+	}
+	f := files[i]
+	pieceLen := t.t.Info().PieceLength
+	mark := func(from, to int64) { // byte offsets within the torrent
+		for p := from / pieceLen; p <= (to-1)/pieceLen && p < int64(t.t.NumPieces()); p++ {
+			t.t.Piece(int(p)).SetPriority(torrent.PiecePriorityNow)
+		}
+	}
+	if f.Length() == 0 {
+		return
+	}
+	mark(f.Offset(), f.Offset()+min(head, f.Length()))
+	mark(f.Offset()+max(0, f.Length()-tail), f.Offset()+f.Length())
 }
 
 // HasPeer reports whether a peer with id is connected to t.

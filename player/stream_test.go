@@ -1,0 +1,168 @@
+package player
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seedcast/seedcast/swarm"
+)
+
+// leechNode is a second node that downloads n's torrent by magnet from n
+// over loopback TCP and serves the player's routes while it does.
+func leechNode(t *testing.T, n *testNode) string {
+	t.Helper()
+	seedTorrent, _ := n.sw.Torrent(n.ih)
+	sw, err := swarm.New(swarm.Config{DataDir: t.TempDir(), BTPort: -1, ListenHost: "127.0.0.1", NoDHT: true, NoPortForwarding: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	if _, err := sw.AddMagnet(seedTorrent.Magnet() + "&x.pe=127.0.0.1:" + strconv.Itoa(n.sw.Port())); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	p, err := New(Config{Swarm: sw, PublicURL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Register(mux)
+	return ts.URL
+}
+
+// TestStreamRanges checks /stream against the original bytes, on the
+// seeding node and on a node still downloading from it, with many
+// concurrent readers.
+func TestStreamRanges(t *testing.T) {
+	n := newTestNode(t, map[string]int{"film.mp4": 3<<20 + 12345, "notes.txt": 100})
+	film := n.data["bundle/film.mp4"]
+	size := len(film)
+	leech := leechNode(t, n)
+	for _, node := range []struct{ name, url string }{{"seeding", n.url}, {"downloading", leech}} {
+		t.Run(node.name, func(t *testing.T) {
+			base := node.url + "/stream/" + n.ih.HexString() + "/bundle/film.mp4"
+			// The downloading node may not have the metadata yet.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				res, _ := get(t, base, "Range", "bytes=0-0")
+				if res.StatusCode == 206 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("stream not ready: %d", res.StatusCode)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			fixed := []struct {
+				rng  string
+				code int
+				want []byte
+			}{
+				{"bytes=-100", 206, film[size-100:]},
+				{fmt.Sprintf("bytes=%d-", size-1), 206, film[size-1:]},
+				{fmt.Sprintf("bytes=%d-%d", size-10, size+100), 206, film[size-10:]},
+				{fmt.Sprintf("bytes=%d-", size), 416, nil},
+				{"bytes=abc", 416, nil},
+			}
+			for _, f := range fixed {
+				res, body := get(t, base, "Range", f.rng)
+				if res.StatusCode != f.code || (f.want != nil && !bytes.Equal(body, f.want)) {
+					t.Errorf("Range %s: status %d, %d bytes; want %d, %d bytes", f.rng, res.StatusCode, len(body), f.code, len(f.want))
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 64)
+			for w := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(uint64(w), 9))
+					for range 6 {
+						a := r.IntN(size)
+						b := a + r.IntN(min(size-a, 512<<10))
+						res, body := get(t, base, "Range", fmt.Sprintf("bytes=%d-%d", a, b))
+						if res.StatusCode != 206 || !bytes.Equal(body, film[a:b+1]) {
+							errs <- fmt.Errorf("bytes=%d-%d: status %d, %d bytes, equal %v", a, b, res.StatusCode, len(body), bytes.Equal(body, film[a:b+1]))
+						}
+						if res.Header.Get("Content-Type") != "video/mp4" || res.Header.Get("Accept-Ranges") != "bytes" {
+							errs <- fmt.Errorf("headers %v", res.Header)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			res, body := get(t, base)
+			if res.StatusCode != 200 || !bytes.Equal(body, film) {
+				t.Errorf("whole file: status %d, equal %v", res.StatusCode, bytes.Equal(body, film))
+			}
+			// If-Range with the ETag gives the range; with another, the whole file.
+			etag := res.Header.Get("ETag")
+			if res, _ := get(t, base, "Range", "bytes=0-9", "If-Range", etag); res.StatusCode != 206 {
+				t.Errorf("If-Range with the ETag: %d, want 206", res.StatusCode)
+			}
+			if res, _ := get(t, base, "Range", "bytes=0-9", "If-Range", `"other"`); res.StatusCode != 200 {
+				t.Errorf("If-Range with another ETag: %d, want 200", res.StatusCode)
+			}
+		})
+	}
+	for path, code := range map[string]int{
+		"/stream/" + n.ih.HexString() + "/bundle/missing.mp4":       404,
+		"/stream/" + n.ih.HexString() + "/../../../etc/passwd":      404,
+		"/stream/" + n.ih.HexString() + "/bundle/%2e%2e/%2e%2e/etc": 404,
+		"/stream/" + fmt.Sprintf("%040d", 1) + "/bundle/film.mp4":   404,
+		"/stream/nothex/bundle/film.mp4":                            400,
+	} {
+		if res, _ := get(t, n.url+path); res.StatusCode != code {
+			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, code)
+		}
+	}
+}
+
+func TestMP4Duration(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "cmd", "seedcast", "pilot", "seedcast-pilot.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := mp4Duration(f)
+	if err != nil || d != 60*time.Second {
+		t.Fatalf("pilot duration %v, %v; want 60s", d, err)
+	}
+	if _, err := mp4Duration(bytes.NewReader(make([]byte, 1000))); err == nil {
+		t.Error("zeros parsed as an MP4")
+	}
+}
+
+// FuzzMP4Duration checks that no file head crashes the box walker.
+func FuzzMP4Duration(f *testing.F) {
+	pilot, err := os.ReadFile(filepath.Join("..", "cmd", "seedcast", "pilot", "seedcast-pilot.mp4"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(pilot[:64<<10])
+	f.Add([]byte("\x00\x00\x00\x01moov\xff\xff\xff\xff\xff\xff\xff\xff"))
+	f.Add([]byte("\x00\x00\x00\x00moov\x00\x00\x00\x10mvhd\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := mp4Duration(bytes.NewReader(b))
+		if err == nil && d <= 0 {
+			t.Fatalf("duration %v without error", d)
+		}
+	})
+}
