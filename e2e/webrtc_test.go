@@ -455,7 +455,7 @@ func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host strin
 		if err := n.proc.stop(stopTimeout); err != nil && !n.dumped {
 			t.Errorf("seedcast serve in %s did not stop cleanly: %v", host, err)
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv(logDirEnv) != "" {
 			n.saveLog(t, host)
 		}
 	})

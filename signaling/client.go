@@ -419,11 +419,13 @@ func (s *session) answer(ih, from, offerID ID, sdp string) {
 		defer func() { <-s.sem }()
 		ctx, cancel := context.WithTimeout(s.ctx, handshakeWait)
 		defer cancel()
+		start := time.Now()
 		answer, err := s.c.cfg.Peer.Answer(ctx, ih, from, sdp)
 		if err != nil {
 			s.c.log.Debug("answer offer", "infohash", ih, "peer_id", from, "err", err)
 			return
 		}
+		s.c.log.Debug("offer answered", "infohash", ih, "peer_id", from, "took", time.Since(start))
 		s.sendJSON(wireAnswer{Action: actionAnnounce, InfoHash: ih, PeerID: s.c.cfg.PeerID, ToPeerID: from,
 			Answer: sdpJSON{Type: "answer", SDP: answer}, OfferID: offerID})
 	}()

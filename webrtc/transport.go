@@ -357,9 +357,11 @@ func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error)
 			pc.Close()
 		}
 	})
+	start := time.Now()
 	pc.OnDataChannel(func(dc *pion.DataChannel) {
 		dc.OnOpen(func() {
 			timer.Stop()
+			t.log.Debug("answered channel open", "conn", id, "since_offer", time.Since(start))
 			raw, err := dc.DetachWithDeadline()
 			if err != nil {
 				t.log.Debug("detach answered channel", "err", err)
@@ -405,7 +407,10 @@ func (t *Transport) Deliver(c *Conn, remoteSpeaksFirst bool) (dialAddr string, o
 func (t *Transport) resolveSDP(ctx context.Context, sdp string) string {
 	ctx, cancel := context.WithTimeout(ctx, mdnsWait)
 	defer cancel()
-	return t.mdns.resolveSDP(ctx, sdp)
+	start := time.Now()
+	sdp = t.mdns.resolveSDP(ctx, sdp)
+	t.log.Debug("remote candidates resolved", "took", time.Since(start))
+	return sdp
 }
 
 func randomID() string {
