@@ -19,7 +19,14 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
-web: web/node_modules/.installed
+# The pages' TypeScript and CSS, type-checked and bundled into web/dist with
+# WebTorrent's prebuilt dist and service worker beside them; web embeds it.
+WEB_SRC := $(wildcard web/src/*) web/build.mjs web/tsconfig.json
+
+web/dist/watch.js: web/node_modules/.installed $(WEB_SRC)
+	cd web && node_modules/.bin/tsc --noEmit -p . && node build.mjs
+
+web: web/dist/watch.js
 
 build: web
 	$(GO) build -o $(BIN) ./cmd/seedcast
@@ -42,11 +49,14 @@ unit: web
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./signaling/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHTTPAnnounce$$' -fuzztime $(FUZZTIME) ./signaling/
+	$(GO) test -run '^$$' -fuzz '^FuzzMDNSHandle$$' -fuzztime $(FUZZTIME) ./webrtc/
+	$(GO) test -run '^$$' -fuzz '^FuzzMP4Duration$$' -fuzztime $(FUZZTIME) ./player/
 
 test: lint unit fuzz
 
 bench: build
-	@echo "no benchmarks yet: they arrive with the WebRTC transport (issue 4)"
+	$(GO) test -run '^$$' -bench '^BenchmarkTransports$$' -benchtime 1x -timeout 30m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)
 
 clean:
 	rm -rf bin web/node_modules
+	find web/dist -mindepth 1 ! -name README.md -delete

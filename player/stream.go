@@ -52,6 +52,14 @@ func (p *Server) counters(ih string) *counters {
 	return c
 }
 
+// setUntrusted keeps a torrent's files from acting on the node's origin:
+// a bundle may hold an .html or .svg file, served here with its real type
+// on the origin of the player's pages.
+func setUntrusted(h http.Header) {
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; media-src 'self'; img-src 'self'; style-src 'unsafe-inline'")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
 // countingWriter counts the body bytes written.
 type countingWriter struct {
 	http.ResponseWriter
@@ -148,6 +156,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("ETag", fmt.Sprintf(`"%s-%d"`, ih, idx))
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("Access-Control-Allow-Origin", "*")
+	setUntrusted(h)
 	if r.URL.Query().Has("download") {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(f.Path)}))
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +110,9 @@ func TestStreamRanges(t *testing.T) {
 				t.Error(err)
 			}
 			res, body := get(t, base)
+			if csp := res.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox") || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("a torrent's file served without sandbox and nosniff: CSP %q", csp)
+			}
 			if res.StatusCode != 200 || !bytes.Equal(body, film) {
 				t.Errorf("whole file: status %d, equal %v", res.StatusCode, bytes.Equal(body, film))
 			}

@@ -32,6 +32,7 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	// beyond what was asked.
 	rd.SetReadahead(0)
 	setCORS(w.Header())
+	setUntrusted(w.Header())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	// ServeContent answers Range with 206 and If-Range, and 416 beyond the

@@ -23,6 +23,7 @@ import (
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
+	"github.com/seedcast/seedcast/web"
 	"github.com/seedcast/seedcast/webrtc"
 )
 
@@ -142,6 +143,10 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	pages, err := web.New(web.Config{Library: webLibrary{sw: sw, base: base.String()}, PublicURL: base.String(), Logger: log})
+	if err != nil {
+		return err
+	}
 	if err := sw.Start(); err != nil {
 		return err
 	}
@@ -165,6 +170,7 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	mux.HandleFunc("GET /announce", tr.ServeAnnounce)
 	mux.HandleFunc("GET /scrape", tr.ServeScrape)
 	pl.Register(mux)
+	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "starting: adding torrents", http.StatusServiceUnavailable)

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"io"
+
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/swarm"
+	"github.com/seedcast/seedcast/web"
+)
+
+// webLibrary shows the swarm's torrents to the pages: it is the
+// web.Library, and the web.FileOpener for posters, of the node.
+type webLibrary struct {
+	sw   *swarm.Swarm
+	base string // public URL, no trailing slash
+}
+
+var (
+	_ web.Library    = webLibrary{}
+	_ web.FileOpener = webLibrary{}
+)
+
+func (l webLibrary) Torrents() []web.Torrent {
+	var out []web.Torrent
+	for _, t := range l.sw.Torrents() {
+		out = append(out, l.describe(t))
+	}
+	return out
+}
+
+func (l webLibrary) Torrent(infohash string) (web.Torrent, bool) {
+	t, ok := l.lookup(infohash)
+	if !ok {
+		return web.Torrent{}, false
+	}
+	return l.describe(t), true
+}
+
+func (l webLibrary) lookup(infohash string) (*swarm.Torrent, bool) {
+	var ih metainfo.Hash
+	if n, err := hex.Decode(ih[:], []byte(infohash)); err != nil || n != len(ih) {
+		return nil, false
+	}
+	return l.sw.Torrent(ih)
+}
+
+func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
+	ih := t.InfoHash().HexString()
+	wt := web.Torrent{
+		InfoHash:   ih,
+		Name:       t.Name(),
+		Length:     t.Length(),
+		Magnet:     t.Magnet(),
+		TorrentURL: l.base + "/torrents/" + ih + ".torrent",
+	}
+	if files := t.Files(); files != nil {
+		wt.Files = make([]web.File, len(files))
+		for i, f := range files {
+			wt.Files[i] = web.File{Path: f.Path, Length: f.Length}
+		}
+	}
+	return wt
+}
+
+// OpenFile opens a file of a torrent; reads wait for its pieces until ctx
+// is done.
+func (l webLibrary) OpenFile(ctx context.Context, infohash, path string) (io.ReadCloser, error) {
+	t, ok := l.lookup(infohash)
+	if !ok {
+		return nil, swarm.ErrNoFile
+	}
+	i, ok := t.FileIndex(path)
+	if !ok {
+		return nil, swarm.ErrNoFile
+	}
+	r, err := t.OpenFile(i)
+	if err != nil {
+		return nil, err
+	}
+	r.SetContext(ctx)
+	return r, nil
+}

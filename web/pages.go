@@ -1,0 +1,533 @@
+package web
+
+import (
+	"bytes"
+	"cmp"
+	"embed"
+	"fmt"
+	"html"
+	"html/template"
+	"image"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the page templates by name, each parsed with the layout.
+var pages = []string{"library", "watch", "embed", "error", "pending"}
+
+// parseTemplates parses each page with the shared layout and partials.
+func parseTemplates(s *Server) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			if s.assets == nil {
+				return "", errNotBuilt
+			}
+			return s.assets.url(s.basePath(), name)
+		},
+		"size":   humanBytes,
+		"plural": plural,
+		"base":   s.basePath,
+	}
+	shared, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	out := make(map[string]*template.Template)
+	for _, p := range pages {
+		t, err := template.Must(shared.Clone()).ParseFS(templateFS, "templates/"+p+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", p, err)
+		}
+		out[p] = t
+	}
+	return out, nil
+}
+
+// render executes the page template name into a buffer first, so that a
+// failure becomes an error page instead of half a page.
+func (s *Server) render(w http.ResponseWriter, code int, name, frameAncestors string, v any) error {
+	var b bytes.Buffer
+	if err := s.tmpl[name].ExecuteTemplate(&b, "layout", v); err != nil {
+		return fmt.Errorf("web: rendering %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", s.csp+"; frame-ancestors "+frameAncestors)
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Links out of a page tell nobody which film a viewer watched.
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(code)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// errorView is the error page.
+type errorView struct {
+	Title string
+	Code  int
+	Msg   string
+	Home  string
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, he *httpError) {
+	v := errorView{Title: http.StatusText(he.code), Code: he.code, Msg: he.msg, Home: s.basePath() + "/"}
+	// An embed's error shows in the embedding page's iframe.
+	frameAncestors := "'self'"
+	if strings.HasPrefix(r.URL.Path, s.basePath()+"/embed/") {
+		frameAncestors = "*"
+	}
+	if err := s.render(w, he.code, "error", frameAncestors, v); err != nil {
+		s.log.Error("page", "path", r.URL.Path, "err", err)
+		http.Error(w, he.msg, he.code)
+	}
+}
+
+// Kinds of files, by what the browser can do with them.
+const (
+	kindVideo   = "video"
+	kindAudio   = "audio"
+	kindImage   = "image"
+	kindText    = "text"
+	kindCaption = "caption"
+	kindOther   = "other"
+)
+
+// kinds maps lower-case extensions to kinds. Formats listed play in
+// <video> in at least one major browser; the player tells the viewer when
+// theirs cannot and offers the download. SVG is left out: shown inline it
+// is harmless, but opened from /stream it would run its scripts on the
+// node's origin.
+var kinds = map[string]string{
+	".mp4": kindVideo, ".m4v": kindVideo, ".webm": kindVideo, ".mov": kindVideo, ".ogv": kindVideo, ".mkv": kindVideo,
+	".mp3": kindAudio, ".m4a": kindAudio, ".aac": kindAudio, ".oga": kindAudio, ".ogg": kindAudio, ".opus": kindAudio,
+	".flac": kindAudio, ".wav": kindAudio, ".weba": kindAudio,
+	".jpg": kindImage, ".jpeg": kindImage, ".png": kindImage, ".gif": kindImage, ".webp": kindImage, ".avif": kindImage,
+	".vtt": kindCaption, ".srt": kindCaption,
+	".txt": kindText, ".md": kindText, ".nfo": kindText, ".csv": kindText, ".log": kindText, ".json": kindText,
+}
+
+func kindOf(name string) string {
+	if k, ok := kinds[strings.ToLower(path.Ext(name))]; ok {
+		return k
+	}
+	return kindOther
+}
+
+// videoTypes are the MIME types of video files for Open Graph.
+var videoTypes = map[string]string{
+	".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".ogv": "video/ogg", ".mkv": "video/x-matroska",
+}
+
+// posterStems are the names, without extension, of images that serve as a
+// bundle's poster, best first.
+var posterStems = []string{"poster", "cover", "folder", "thumbnail", "thumb", "artwork"}
+
+// langRE matches a language tag in a caption's name: film.en.srt,
+// film.pt-BR.vtt.
+var langRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+
+// fileView is a file as the pages show it and hand it to the scripts.
+type fileView struct {
+	Index  int    `json:"-"`
+	Path   string `json:"path"`
+	Name   string `json:"name"`
+	Length int64  `json:"length"`
+	Kind   string `json:"kind"`
+	// URL is the file's /stream URL below the node's base path.
+	URL string `json:"url"`
+	// Captions are the indices of the captions that go with a video.
+	Captions []int `json:"captions,omitempty"`
+	// Lang is a caption's language tag, from its name, or "".
+	Lang string `json:"lang,omitempty"`
+}
+
+// Playable reports whether the file goes in the player.
+func (f fileView) Playable() bool { return f.Kind == kindVideo || f.Kind == kindAudio }
+
+// Previewable reports whether the file shows inline in the file list.
+func (f fileView) Previewable() bool {
+	return f.Kind == kindImage || f.Kind == kindText || f.Kind == kindCaption
+}
+
+// BaseName is the last element of the file's path.
+func (f fileView) BaseName() string { return path.Base(f.Path) }
+
+// stem is a name's base without its extension, in lower case.
+func stem(p string) string {
+	b := path.Base(p)
+	return strings.ToLower(strings.TrimSuffix(b, path.Ext(b)))
+}
+
+// captionStem splits a caption's stem from its language tag:
+// "Film.en.srt" is "film" in "en".
+func captionStem(p string) (string, string) {
+	s := path.Base(p)
+	s = strings.TrimSuffix(s, path.Ext(s))
+	if i := strings.LastIndexByte(s, '.'); i > 0 && langRE.MatchString(s[i+1:]) {
+		return strings.ToLower(s[:i]), s[i+1:]
+	}
+	return strings.ToLower(s), ""
+}
+
+// escapePath escapes each element of a slash-separated path for a URL.
+func escapePath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// queryPath escapes a file's path for a query, slashes kept for people
+// to read.
+func queryPath(p string) string {
+	return strings.ReplaceAll(url.QueryEscape(p), "%2F", "/")
+}
+
+// torrentView is a torrent as the pages show it.
+type torrentView struct {
+	T     Torrent
+	Title string
+	Files []fileView
+	// Main is the index of the file the player starts with; Poster is the
+	// index of the bundle's poster image, -1 for none.
+	Main, Poster int
+	Multi        bool
+}
+
+// view describes t for the pages: kinds, stream URLs, which captions go
+// with which video, the poster and the file to play first.
+func (s *Server) view(t Torrent) torrentView {
+	v := torrentView{T: t, Title: t.Name, Poster: -1, Multi: len(t.Files) > 1}
+	prefix := t.Name + "/"
+	for i, f := range t.Files {
+		name := f.Path
+		if v.Multi {
+			name = strings.TrimPrefix(name, prefix)
+		}
+		v.Files = append(v.Files, fileView{
+			Index:  i,
+			Path:   f.Path,
+			Name:   name,
+			Length: f.Length,
+			Kind:   kindOf(f.Path),
+			URL:    s.basePath() + "/stream/" + t.InfoHash + "/" + escapePath(f.Path),
+		})
+	}
+	// The main file: the largest video (a film beside its trailer), else
+	// the first audio file, else the first file.
+	v.Main = 0
+	best := int64(-1)
+	for i, f := range v.Files {
+		if f.Kind == kindVideo && f.Length > best {
+			v.Main, best = i, f.Length
+		}
+	}
+	if best < 0 {
+		if i := slices.IndexFunc(v.Files, func(f fileView) bool { return f.Kind == kindAudio }); i >= 0 {
+			v.Main = i
+		}
+	}
+	// Captions named after a video go with it; the others with every
+	// video.
+	videos := make(map[string][]int)
+	for i, f := range v.Files {
+		if f.Kind == kindVideo {
+			videos[stem(f.Path)] = append(videos[stem(f.Path)], i)
+		}
+	}
+	for i := range v.Files {
+		f := &v.Files[i]
+		if f.Kind != kindCaption {
+			continue
+		}
+		st, lang := captionStem(f.Path)
+		f.Lang = lang
+		owners := videos[st]
+		if len(owners) == 0 {
+			for j, g := range v.Files {
+				if g.Kind == kindVideo {
+					owners = append(owners, j)
+				}
+			}
+		}
+		for _, j := range owners {
+			v.Files[j].Captions = append(v.Files[j].Captions, i)
+		}
+	}
+	// The poster: an image named like one, or after the main file.
+	rank := func(f fileView) int {
+		if f.Kind != kindImage {
+			return -1
+		}
+		if i := slices.Index(posterStems, stem(f.Path)); i >= 0 {
+			return len(posterStems) - i + 1
+		}
+		if len(v.Files) > 0 && stem(f.Path) == stem(v.Files[v.Main].Path) {
+			return 1
+		}
+		return -1
+	}
+	bestRank := 0
+	for i, f := range v.Files {
+		if r := rank(f); r > bestRank {
+			v.Poster, bestRank = i, r
+		}
+	}
+	// A single file's title is its name without the extension.
+	if !v.Multi && len(v.Files) == 1 {
+		v.Title = strings.TrimSuffix(t.Name, path.Ext(t.Name))
+	}
+	v.Title = cmp.Or(strings.TrimSpace(v.Title), t.InfoHash)
+	return v
+}
+
+// pickFile finds the file named by ?file=: a path as in the API, a path
+// without the torrent's name, or an index.
+func (v torrentView) pickFile(q string) (int, error) {
+	if q == "" {
+		return v.Main, nil
+	}
+	for i, f := range v.Files {
+		if f.Path == q || f.Name == q {
+			return i, nil
+		}
+	}
+	if n, err := strconv.Atoi(q); err == nil {
+		if n >= 0 && n < len(v.Files) {
+			return n, nil
+		}
+		return 0, errorf(http.StatusNotFound, "No file %d in this torrent: it has %d.", n, len(v.Files))
+	}
+	return 0, errorf(http.StatusNotFound, "No file %q in this torrent.", q)
+}
+
+// pageData is the JSON a page's scripts read (web/src/data.ts).
+type pageData struct {
+	InfoHash   string     `json:"infohash"`
+	Title      string     `json:"title"`
+	Base       string     `json:"base"`
+	PublicHost string     `json:"publicHost"`
+	TorrentURL string     `json:"torrentURL"`
+	WatchURL   string     `json:"watchURL"`
+	Files      []fileView `json:"files"`
+	Main       int        `json:"main"`
+	// Focus is the index of a file the page opens in its list, -1 for
+	// none: one that ?file= named but that has no picture or sound.
+	Focus int `json:"focus"`
+	Poster     int        `json:"poster"`
+	Embed      bool       `json:"embed"`
+	Autoplay   bool       `json:"autoplay"`
+}
+
+// playerView is the watch page and the embed.
+type playerView struct {
+	torrentView
+	Data      pageData
+	Current   fileView
+	PosterURL string
+	WatchURL  string
+	EmbedURL  string
+	OEmbedURL string
+	// StreamURL is the absolute /stream URL of the current file, for Open
+	// Graph; VideoType its MIME type if it is a video.
+	StreamURL string
+	VideoType string
+	ImageURL  string
+	// ImageSize is the poster's size, when the library can tell.
+	ImageSize image.Point
+	EmbedCode string
+	HTTPS     bool
+	Desc      string
+}
+
+// Embed sizes: 16:9 at the width blogs give a column.
+const (
+	embedWidth  = 640
+	embedHeight = 360
+)
+
+func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
+	t, err := s.lookup(r.PathValue("infohash"))
+	if err != nil {
+		return playerView{}, err
+	}
+	tv := s.view(t)
+	if t.Files == nil {
+		return playerView{torrentView: tv}, nil
+	}
+	q := r.URL.Query()
+	picked, err := tv.pickFile(q.Get("file"))
+	if err != nil {
+		return playerView{}, err
+	}
+	// A file without picture or sound is shown in the list, opened, while
+	// the player keeps the bundle's main file.
+	cur, focus := picked, -1
+	if !tv.Files[picked].Playable() {
+		cur, focus = tv.Main, picked
+	}
+	tv.Main = cur
+	pub := s.cfg.PublicURL
+	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: s.base.Scheme == "https"}
+	fileQuery := ""
+	if q.Has("file") {
+		fileQuery = "?file=" + queryPath(tv.Files[picked].Path)
+	}
+	pv.WatchURL = pub + "/watch/" + t.InfoHash + fileQuery
+	pv.EmbedURL = pub + "/embed/" + t.InfoHash + fileQuery
+	pv.OEmbedURL = pub + "/oembed?format=json&url=" + url.QueryEscape(pv.WatchURL)
+	pv.StreamURL = s.base.Scheme + "://" + s.base.Host + pv.Current.URL
+	pv.VideoType = videoTypes[strings.ToLower(path.Ext(pv.Current.Path))]
+	if tv.Poster >= 0 {
+		pv.PosterURL = tv.Files[tv.Poster].URL
+		pv.ImageURL = s.base.Scheme + "://" + s.base.Host + pv.PosterURL
+	}
+	pv.EmbedCode = embedCode(pv.EmbedURL, tv.Title, embedWidth, embedHeight)
+	pv.Desc = humanBytes(t.Length)
+	if tv.Multi {
+		pv.Desc += " · " + plural(len(tv.Files), "file", "files")
+	}
+	pv.Desc += " · watch it peer-to-peer, from this node and from other viewers"
+	autoplay := !embed
+	if embed {
+		autoplay = q.Get("autoplay") == "1" || q.Get("autoplay") == "true"
+	}
+	pv.Data = pageData{
+		InfoHash:   t.InfoHash,
+		Title:      tv.Title,
+		Base:       s.basePath(),
+		PublicHost: s.base.Host,
+		TorrentURL: s.basePath() + "/torrents/" + t.InfoHash + ".torrent",
+		WatchURL:   pv.WatchURL,
+		Files:      tv.Files,
+		Main:       cur,
+		Focus:      focus,
+		Poster:     tv.Poster,
+		Embed:      embed,
+		Autoplay:   autoplay,
+	}
+	return pv, nil
+}
+
+// embedCode is the <iframe> that embeds the player: width × height at
+// most, and as wide as its column allows below that.
+func embedCode(src, title string, width, height int) string {
+	return fmt.Sprintf(`<iframe src="%s" width="%d" height="%d" title="%s" style="border:0;max-width:100%%;height:auto;aspect-ratio:%d/%d" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`,
+		html.EscapeString(src), width, height, html.EscapeString(title), width, height)
+}
+
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) error {
+	pv, err := s.playerView(r, false)
+	if err != nil {
+		return err
+	}
+	if pv.T.Files == nil {
+		return s.renderPending(w, pv.torrentView, "'self'")
+	}
+	if pv.Poster >= 0 {
+		pv.ImageSize, _ = s.posterSize(r.Context(), pv.T.InfoHash, pv.Files[pv.Poster])
+	}
+	return s.render(w, http.StatusOK, "watch", "'self'", pv)
+}
+
+// serveEmbed serves the player alone, for any site's iframe.
+func (s *Server) serveEmbed(w http.ResponseWriter, r *http.Request) error {
+	pv, err := s.playerView(r, true)
+	if err != nil {
+		return err
+	}
+	if pv.T.Files == nil {
+		return s.renderPending(w, pv.torrentView, "*")
+	}
+	return s.render(w, http.StatusOK, "embed", "*", pv)
+}
+
+// renderPending answers for a torrent whose info is not known yet (a
+// magnet still looking for peers); the page reloads itself.
+func (s *Server) renderPending(w http.ResponseWriter, tv torrentView, frameAncestors string) error {
+	w.Header().Set("Retry-After", "3")
+	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, tv)
+}
+
+// cardView is a torrent in the library.
+type cardView struct {
+	torrentView
+	WatchURL string
+	// FrameURL is the /stream URL of the main video, whose first frame
+	// the card shows when the bundle has no poster.
+	FrameURL  string
+	PosterURL string
+	Summary   string
+}
+
+// libraryView is the library page.
+type libraryView struct {
+	Title string
+	Host  string
+	Cards []cardView
+	Total int64
+}
+
+func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
+	lv := libraryView{Title: "Library", Host: s.base.Host}
+	for _, t := range s.cfg.Library.Torrents() {
+		tv := s.view(t)
+		c := cardView{torrentView: tv, WatchURL: s.basePath() + "/watch/" + t.InfoHash}
+		if len(tv.Files) > 0 {
+			if tv.Poster >= 0 {
+				c.PosterURL = tv.Files[tv.Poster].URL
+			} else if f := tv.Files[tv.Main]; f.Kind == kindVideo {
+				c.FrameURL = f.URL
+			}
+			c.Summary = summary(tv.Files)
+		}
+		lv.Cards = append(lv.Cards, c)
+		lv.Total += t.Length
+	}
+	return s.render(w, http.StatusOK, "library", "'self'", lv)
+}
+
+// summary describes a bundle in the library: "7 files"; a single file
+// needs no words.
+func summary(files []fileView) string {
+	if len(files) == 1 {
+		return ""
+	}
+	return plural(len(files), "file", "files")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// humanBytes formats a size in SI units, as the scripts do.
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f := float64(n)
+	i := -1
+	for f >= unit && i < 3 {
+		f /= unit
+		i++
+	}
+	u := []string{"kB", "MB", "GB", "TB"}[i]
+	if f >= 100 {
+		return fmt.Sprintf("%.0f %s", f, u)
+	}
+	return fmt.Sprintf("%.1f %s", f, u)
+}

@@ -1,0 +1,228 @@
+// Package web serves seedcast's pages: the library of torrents, the watch
+// page, the player alone for iframes and the oEmbed answers that let blogs
+// embed it from a pasted link. The pages are html/template files; their
+// scripts and styles are TypeScript and CSS in web/src, built by esbuild
+// (`make web`) into web/dist together with WebTorrent's prebuilt ESM dist
+// and service worker, and embedded in the binary.
+//
+// The package knows nothing of torrent internals: it reads what it shows
+// through the Library interface, and the browser fetches the .torrent,
+// /stream and /api routes that the player package serves.
+package web
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// File is one file of a torrent.
+type File struct {
+	// Path is slash-separated and starts with the torrent's name for
+	// multi-file torrents, as in /api/torrents and /stream URLs.
+	Path   string
+	Length int64
+}
+
+// Torrent is what the pages show of one torrent. Every string in it may
+// come from a stranger's .torrent and is escaped where it is shown.
+type Torrent struct {
+	// InfoHash is the v1 info hash in 40 lower-case hex digits.
+	InfoHash string
+	// Name is the torrent's name (its info hash until the info is known).
+	Name   string
+	Length int64
+	// Files is nil until the torrent's info is known.
+	Files []File
+	// Magnet is a magnet link to the torrent.
+	Magnet string
+	// TorrentURL is the absolute URL of its .torrent file.
+	TorrentURL string
+}
+
+// Library is the set of torrents the node serves.
+type Library interface {
+	// Torrents returns every torrent, in the order the node added them.
+	Torrents() []Torrent
+	// Torrent returns the torrent whose info hash is infohash (40
+	// lower-case hex digits).
+	Torrent(infohash string) (Torrent, bool)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Library holds the torrents to show (required).
+	Library Library
+	// PublicURL is the node's base URL as viewers reach it, such as
+	// https://films.example.org; a trailing slash is ignored (required).
+	PublicURL string
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves the pages.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	base   *url.URL // PublicURL parsed
+	assets *assets // nil when the front end is not built
+	tmpl   map[string]*template.Template
+	csp    string // Content-Security-Policy of the pages, without frame-ancestors
+
+	posters posterSizes
+}
+
+// New validates cfg and loads the templates and the built front end. A
+// missing build is not an error: the pages then answer 503 saying how to
+// build it, and everything else of the node works.
+func New(cfg Config) (*Server, error) {
+	return newServer(cfg, distFS)
+}
+
+// newServer is New with the build output read from dist, whose root holds
+// what web/dist holds.
+func newServer(cfg Config, dist fs.FS) (*Server, error) {
+	if cfg.Library == nil {
+		return nil, errors.New("web: Config.Library is required")
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("web: Config.PublicURL is required")
+	}
+	base, err := url.Parse(strings.TrimSuffix(cfg.PublicURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("web: Config.PublicURL %q: want http(s)://host[:port][/path]", cfg.PublicURL)
+	}
+	cfg.PublicURL = base.String()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), base: base}
+	s.assets, err = loadAssets(dist)
+	if err != nil {
+		s.log.Warn("front end not built: pages answer 503 until it is; run make", "err", err)
+	}
+	s.tmpl, err = parseTemplates(s)
+	if err != nil {
+		return nil, err
+	}
+	s.csp = contentSecurityPolicy(base)
+	return s, nil
+}
+
+// Register adds the pages' routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("GET /{$}", s.page(s.serveLibrary))
+	mux.Handle("GET /watch/{infohash}", s.page(s.serveWatch))
+	mux.Handle("GET /embed/{infohash}", s.page(s.serveEmbed))
+	mux.Handle("GET /oembed", handler(s.serveOEmbed))
+	mux.Handle("GET /assets/{name}", handler(s.serveAsset))
+	// The service worker sits at the root so that its scope, "/", covers
+	// /watch and /embed; WebTorrent's stream URLs are then /webtorrent/...
+	mux.Handle("GET /sw.min.js", handler(s.serveServiceWorker))
+}
+
+// httpError is an error with the status code it answers with and a
+// message for the person who reads the page.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(code int, format string, args ...any) error {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// handler adapts a handler that returns an error; ServeHTTP is the one
+// place errors become status codes and error pages.
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	err := h(w, r)
+	if err == nil {
+		return
+	}
+	var he *httpError
+	if !errors.As(err, &he) {
+		slog.Error("http handler", "path", r.URL.Path, "err", err)
+		he = &httpError{code: http.StatusInternalServerError, msg: "internal error"}
+	}
+	http.Error(w, he.msg, he.code)
+}
+
+// page adapts a page handler: its errors become error pages, and it runs
+// only once the front end is built.
+func (s *Server) page(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.assets == nil {
+			// Without the build there is no style sheet to dress a page in.
+			http.Error(w, "seedcast: front end not built: run make (or make web) in the source tree, then rebuild and restart seedcast", http.StatusServiceUnavailable)
+			return
+		}
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		var he *httpError
+		if !errors.As(err, &he) {
+			s.log.Error("page", "path", r.URL.Path, "err", err)
+			he = &httpError{code: http.StatusInternalServerError, msg: "Something went wrong on this node."}
+		}
+		s.renderError(w, r, he)
+	})
+}
+
+// parseInfoHash parses the info hash of a page URL: 40 hex digits, in
+// either case.
+func parseInfoHash(s string) (string, error) {
+	var b [20]byte
+	if len(s) != 40 {
+		return "", errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
+	}
+	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
+		return "", errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// lookup finds the torrent of a page URL's info hash.
+func (s *Server) lookup(raw string) (Torrent, error) {
+	ih, err := parseInfoHash(raw)
+	if err != nil {
+		return Torrent{}, err
+	}
+	t, ok := s.cfg.Library.Torrent(ih)
+	if !ok {
+		return Torrent{}, errorf(http.StatusNotFound, "No torrent %s on this node.", ih)
+	}
+	return t, nil
+}
+
+// contentSecurityPolicy is the policy of every page: scripts, styles,
+// media and connections only from the node itself, so that a page leaks
+// no viewer to anyone else even if a torrent names other trackers; blob:
+// and data: for captions converted in the page and captured poster
+// frames. frame-ancestors is added per page.
+func contentSecurityPolicy(base *url.URL) string {
+	origin := base.Scheme + "://" + base.Host
+	ws := map[string]string{"http": "ws", "https": "wss"}[base.Scheme] + "://" + base.Host
+	return strings.Join([]string{
+		"default-src 'self'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src 'self' data: blob: " + origin,
+		"media-src 'self' blob: " + origin,
+		"connect-src 'self' " + origin + " " + ws,
+		"worker-src 'self'",
+		"object-src 'none'",
+		"base-uri 'none'",
+		"form-action 'none'",
+	}, "; ")
+}
