@@ -23,8 +23,8 @@ const (
 	maxRecvBytes = 256 << 10
 	// highWaterBytes and lowWaterBytes bound what waits in SCTP's queue:
 	// writes block above highWaterBytes until the queue drains to
-	// lowWaterBytes. An unbounded queue is what stalls anacrolix's
-	// webtorrent uploads: SCTP keeps taking data it cannot deliver.
+	// lowWaterBytes, so that memory and latency stay bounded when a
+	// browser reads slower than the node sends.
 	highWaterBytes = 1 << 20
 	lowWaterBytes  = 512 << 10
 )

@@ -154,6 +154,11 @@ func (t *Transport) Start() error {
 	// the transport before pion sees them; our own IPs go out as they are:
 	// a server has nothing to hide.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// A browser whose .local name did not resolve is reached through the
+	// peer-reflexive candidate its checks reveal; pion waits a second
+	// before using one unless told not to (measured: 1010 ms, against
+	// 200 ms without the wait).
+	se.SetPrflxAcceptanceMinWait(0)
 	if r, err := newMDNSResolver(t.cfg.Interfaces, t.cfg.Loopback, t.log); err != nil {
 		t.log.Warn("mDNS unavailable: browsers on this LAN connect through peer-reflexive candidates only", "err", err)
 	} else {
