@@ -233,11 +233,11 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 	}
 	q := url.QueryEscape
 	for _, u := range []string{
-		"http://example.org/watch/" + ih,                    // another site
-		origin + "/embed/" + ih,                              // not a watch page
-		origin + "/watch/" + strings.Repeat("ab", 20),        // no such torrent
-		origin + "/watch/not-a-hash",                         // not an info hash
-		origin + "/watch/" + ih + "?file=no%2Fsuch%2Ffile",   // no such file
+		"http://example.org/watch/" + ih,                              // another site
+		origin + "/embed/" + ih,                                       // not a watch page
+		origin + "/watch/" + strings.Repeat("ab", 20),                 // no such torrent
+		origin + "/watch/not-a-hash",                                  // not an info hash
+		origin + "/watch/" + ih + "?file=no%2Fsuch%2Ffile",            // no such file
 		"javascript:alert(1)//" + strings.TrimPrefix(origin, "http:"), // not http
 	} {
 		res, body := httpGet(ctx, t, client, origin+"/oembed?format=json&url="+q(u))

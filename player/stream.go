@@ -95,6 +95,25 @@ func fileOf(t *swarm.Torrent, rel string) (int, swarm.File, error) {
 	return 0, swarm.File{}, errorf(http.StatusNotFound, "no file %q in torrent %s", rel, t.InfoHash().HexString())
 }
 
+// openRequested opens the file that r's {infohash} and {path} name, with
+// reads that end with the request. The caller closes the reader.
+func (p *Server) openRequested(r *http.Request) (*swarm.Torrent, int, swarm.File, swarm.FileReader, error) {
+	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
+	if err != nil {
+		return nil, 0, swarm.File{}, nil, err
+	}
+	idx, f, err := fileOf(t, r.PathValue("path"))
+	if err != nil {
+		return nil, 0, swarm.File{}, nil, err
+	}
+	rd, err := t.OpenFile(idx)
+	if err != nil {
+		return nil, 0, swarm.File{}, nil, errorf(http.StatusNotFound, "no file %q", f.Path)
+	}
+	rd.SetContext(r.Context())
+	return t, idx, f, rd, nil
+}
+
 // contentType is the MIME type of a file by its extension, with the types
 // browsers need for video that some systems' tables lack.
 func contentType(name string) string {
@@ -130,20 +149,11 @@ func isMP4(name string) bool {
 // Range support, read in order with the pieces ahead fetched first, while
 // the torrent is still downloading too.
 func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
-	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
+	t, idx, f, rd, err := p.openRequested(r)
 	if err != nil {
 		return err
-	}
-	idx, f, err := fileOf(t, r.PathValue("path"))
-	if err != nil {
-		return err
-	}
-	rd, err := t.OpenFile(idx)
-	if err != nil {
-		return errorf(http.StatusNotFound, "no file %q", f.Path)
 	}
 	defer rd.Close()
-	rd.SetContext(r.Context())
 	ih := t.InfoHash().HexString()
 	rd.SetReadahead(p.readahead(t, fileKey{ih, idx}, f))
 	if !t.FileComplete(idx) && isMP4(f.Path) {

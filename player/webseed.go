@@ -2,7 +2,6 @@ package player
 
 import (
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -14,20 +13,11 @@ import (
 // URL ends in. Only paths of the torrent's own files are served, and only
 // verified pieces.
 func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
-	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
+	t, _, _, rd, err := p.openRequested(r)
 	if err != nil {
 		return err
-	}
-	idx, f, err := fileOf(t, r.PathValue("path"))
-	if err != nil {
-		return err
-	}
-	rd, err := t.OpenFile(idx)
-	if err != nil {
-		return errorf(http.StatusNotFound, "no file %q", f.Path)
 	}
 	defer rd.Close()
-	rd.SetContext(r.Context())
 	// A web seed request is a whole piece or a run of them: no readahead
 	// beyond what was asked.
 	rd.SetReadahead(0)

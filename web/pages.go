@@ -323,10 +323,10 @@ type pageData struct {
 	Main       int        `json:"main"`
 	// Focus is the index of a file the page opens in its list, -1 for
 	// none: one that ?file= named but that has no picture or sound.
-	Focus int `json:"focus"`
-	Poster     int        `json:"poster"`
-	Embed      bool       `json:"embed"`
-	Autoplay   bool       `json:"autoplay"`
+	Focus    int  `json:"focus"`
+	Poster   int  `json:"poster"`
+	Embed    bool `json:"embed"`
+	Autoplay bool `json:"autoplay"`
 }
 
 // playerView is the watch page and the embed.

@@ -71,7 +71,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	base   *url.URL // PublicURL parsed
-	assets *assets // nil when the front end is not built
+	assets *assets  // nil when the front end is not built
 	tmpl   map[string]*template.Template
 	csp    string // Content-Security-Policy of the pages, without frame-ancestors
 

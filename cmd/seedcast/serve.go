@@ -179,18 +179,10 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 		fmt.Fprintln(w, "ok")
 	})
 
-	ln, err := listen(c.Addr)
+	g, gctx, ln, err := c.start(ctx, log, mux, tr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, srv, ln, c.TLSCert, c.TLSKey) })
-	g.Go(func() error { return tr.Run(gctx) })
-	g.Go(func() error {
-		<-gctx.Done()
-		return tr.Close()
-	})
 	log.Info("http listening", "addr", ln.Addr().String(), "public_url", base.String())
 
 	g.Go(func() error {
@@ -245,6 +237,26 @@ func printTorrent(ctx context.Context, t *swarm.Torrent, pl *player.Server) {
 	}
 	fmt.Printf("name:     %s\ninfohash: %s\nmagnet:   %s\nwatch:    %s\n\n",
 		t.Name(), t.InfoHash().HexString(), t.Magnet(), pl.WatchURL(t.InfoHash()))
+}
+
+// start opens the HTTP listener and serves mux on it, and runs the
+// tracker, in a group whose context ends at the first error or when ctx
+// does; the tracker's sockets close then, as http.Server.Shutdown leaves
+// hijacked WebSockets alone.
+func (f *httpFlags) start(ctx context.Context, log *slog.Logger, mux *http.ServeMux, tr *signaling.Server) (*errgroup.Group, context.Context, net.Listener, error) {
+	ln, err := listen(f.Addr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, srv, ln, f.TLSCert, f.TLSKey) })
+	g.Go(func() error { return tr.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		return tr.Close()
+	})
+	return g, gctx, ln, nil
 }
 
 // listen opens the HTTP listener with an error that says what to do.

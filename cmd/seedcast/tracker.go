@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/signaling"
 )
@@ -32,18 +29,10 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	mux.HandleFunc("GET /announce", tr.ServeAnnounce)
 	mux.HandleFunc("GET /scrape", tr.ServeScrape)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	ln, err := listen(c.Addr)
+	g, _, ln, err := c.start(ctx, log, mux, tr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, srv, ln, c.TLSCert, c.TLSKey) })
-	g.Go(func() error { return tr.Run(gctx) })
-	g.Go(func() error {
-		<-gctx.Done()
-		return tr.Close()
-	})
 	urls := announceURLs(base)
 	log.Info("tracker listening", "addr", ln.Addr().String())
 	fmt.Printf("tracker:  %s\n          %s\n", urls[0], urls[1])
