@@ -327,6 +327,9 @@ type pageData struct {
 	Poster   int  `json:"poster"`
 	Embed    bool `json:"embed"`
 	Autoplay bool `json:"autoplay"`
+	// ICEServers are the node's, never nil: the page passes them to
+	// WebTorrent in place of its third-party defaults.
+	ICEServers []ICEServer `json:"iceServers"`
 }
 
 // playerView is the watch page and the embed.
@@ -415,6 +418,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Poster:     tv.Poster,
 		Embed:      embed,
 		Autoplay:   autoplay,
+		ICEServers: s.iceServers(),
 	}
 	return pv, nil
 }

@@ -64,6 +64,24 @@ type Config struct {
 	PublicURL string
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// ICEServers are the STUN and TURN servers the pages give their
+	// peer connections; TURN credentials are thereby public to viewers.
+	ICEServers []ICEServer
+}
+
+// ICEServer is a STUN or TURN server as RTCPeerConnection takes it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// iceServers returns the configured servers, an empty list for none.
+func (s *Server) iceServers() []ICEServer {
+	if s.cfg.ICEServers == nil {
+		return []ICEServer{}
+	}
+	return s.cfg.ICEServers
 }
 
 // Server serves the pages.

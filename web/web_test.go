@@ -580,3 +580,38 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestPageICEServers checks that the node's STUN and TURN servers reach the
+// page, and that without any the page gets an empty list, never
+// WebTorrent's third-party defaults.
+func TestPageICEServers(t *testing.T) {
+	turn := ICEServer{URLs: []string{"turn:turn.example.org:3478?transport=udp"}, Username: "u", Credential: "p"}
+	for _, tt := range []struct {
+		name string
+		cfg  []ICEServer
+		want string
+	}{
+		{"none", nil, `"iceServers":[]`},
+		{"turn", []ICEServer{turn}, `"iceServers":[{"urls":["turn:turn.example.org:3478?transport=udp"],"username":"u","credential":"p"}]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := newServer(Config{Library: testLibrary(t), PublicURL: "http://node.test/", Logger: slog.New(slog.DiscardHandler), ICEServers: tt.cfg}, testDist())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			s.Register(mux)
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			_, body := get(t, srv.Client(), srv.URL+"/watch/"+bundleIH)
+			d := pageDataOf(t, body)
+			b, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tt.want) {
+				t.Errorf("page data %s lacks %s", b, tt.want)
+			}
+		})
+	}
+}

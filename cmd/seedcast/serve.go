@@ -143,7 +143,12 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pages, err := web.New(web.Config{Library: webLibrary{sw: sw, base: base.String()}, PublicURL: base.String(), Logger: log})
+	var pageICE []web.ICEServer
+	for _, s := range iceServers {
+		cred, _ := s.Credential.(string) // parseICEServer sets a string or nothing
+		pageICE = append(pageICE, web.ICEServer{URLs: s.URLs, Username: s.Username, Credential: cred})
+	}
+	pages, err := web.New(web.Config{Library: webLibrary{sw: sw, base: base.String()}, PublicURL: base.String(), Logger: log, ICEServers: pageICE})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,8 @@ export interface PageData {
   poster: number
   embed: boolean
   autoplay: boolean
+  /** The node's STUN and TURN servers, for the page's peer connections. */
+  iceServers: RTCIceServer[]
 }
 
 export function pageData (): PageData {

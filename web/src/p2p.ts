@@ -149,17 +149,18 @@ export class P2P {
    * trackers and web seeds are cut down to this node's. It resolves once the
    * torrent is ready to stream.
    */
-  static async start (base: string, torrentURL: string, publicHost: string): Promise<P2P> {
+  static async start (base: string, torrentURL: string, publicHost: string, iceServers: RTCIceServer[]): Promise<P2P> {
     const [reg, buf, { default: WebTorrent }] = await Promise.all([
       serviceWorker(base).then(marking('service worker')),
       fetchTorrent(torrentURL).then(marking('torrent fetched')),
       import('webtorrent').then(marking('webtorrent loaded'))
     ])
-    // No ICE servers: WebTorrent's defaults are third parties' STUN
-    // servers. The node's host candidates, or its NAT IP, are enough for
-    // a browser to reach it; viewers on one LAN reach each other too.
+    // The node's ICE servers (--ice-server), none by default: WebTorrent's
+    // defaults are third parties' STUN servers. The node's host
+    // candidates, or its NAT IP, are enough for a browser to reach it;
+    // viewers on one LAN reach each other too.
     const rtc = webrtcAvailable()
-    const client = new WebTorrent({ tracker: rtc ? { rtcConfig: { iceServers: [] } } : false })
+    const client = new WebTorrent({ tracker: rtc ? { rtcConfig: { iceServers } } : false })
     // A bitfield of nothing: WebTorrent otherwise reads every piece back
     // from the browser's storage to verify it before the torrent is ready,
     // seconds for a feature film. Whatever an earlier visit stored is

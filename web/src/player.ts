@@ -304,8 +304,8 @@ export class Player {
 
   /** boot starts WebTorrent; any failure on the way means /stream. */
   private boot (): void {
-    const { base, torrentURL, publicHost } = this.data
-    const starting = P2P.start(base, torrentURL, publicHost)
+    const { base, torrentURL, publicHost, iceServers } = this.data
+    const starting = P2P.start(base, torrentURL, publicHost, iceServers)
     timeout(starting, setupMS, `setting up took over ${setupMS / 1000} s`).then(p => {
       if (this.mode !== 'connecting') return p.destroy()
       this.p2p = p
