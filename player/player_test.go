@@ -43,8 +43,21 @@ func newTestNode(t *testing.T, files map[string]int) *testNode {
 		}
 		data["bundle/"+filepath.ToSlash(name)] = b
 	}
-	sw, err := swarm.New(swarm.Config{DataDir: t.TempDir(), BTPort: -1, ListenHost: "127.0.0.1", NoDHT: true, NoPortForwarding: true,
-		Announce: []string{"ws://node/announce", "http://node/announce"}, WebSeedBase: "http://node/webseed/"})
+	sw := startSwarm(t, swarm.Config{Announce: []string{"ws://node/announce", "http://node/announce"}, WebSeedBase: "http://node/webseed/"})
+	tor, err := sw.Add(context.Background(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testNode{url: servePlayer(t, sw), sw: sw, data: data, ih: tor.InfoHash()}
+}
+
+// startSwarm starts a swarm of cfg that sends nothing beyond loopback, in
+// a data dir of its own.
+func startSwarm(t *testing.T, cfg swarm.Config) *swarm.Swarm {
+	t.Helper()
+	cfg.DataDir, cfg.BTPort, cfg.ListenHost = t.TempDir(), -1, "127.0.0.1"
+	cfg.NoDHT, cfg.NoPortForwarding = true, true
+	sw, err := swarm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +65,12 @@ func newTestNode(t *testing.T, files map[string]int) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sw.Close() })
-	tor, err := sw.Add(context.Background(), root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return sw
+}
+
+// servePlayer serves the player's routes for sw and returns their base URL.
+func servePlayer(t *testing.T, sw *swarm.Swarm) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
@@ -64,7 +79,7 @@ func newTestNode(t *testing.T, files map[string]int) *testNode {
 		t.Fatal(err)
 	}
 	p.Register(mux)
-	return &testNode{url: ts.URL, sw: sw, data: data, ih: tor.InfoHash()}
+	return ts.URL
 }
 
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {

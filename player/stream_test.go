@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,26 +20,11 @@ import (
 func leechNode(t *testing.T, n *testNode) string {
 	t.Helper()
 	seedTorrent, _ := n.sw.Torrent(n.ih)
-	sw, err := swarm.New(swarm.Config{DataDir: t.TempDir(), BTPort: -1, ListenHost: "127.0.0.1", NoDHT: true, NoPortForwarding: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sw.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sw.Close() })
+	sw := startSwarm(t, swarm.Config{})
 	if _, err := sw.AddMagnet(seedTorrent.Magnet() + "&x.pe=127.0.0.1:" + strconv.Itoa(n.sw.Port())); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	p, err := New(Config{Swarm: sw, PublicURL: ts.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Register(mux)
-	return ts.URL
+	return servePlayer(t, sw)
 }
 
 // TestStreamRanges checks /stream against the original bytes, on the
