@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -16,18 +15,12 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 
 	"github.com/seedcast/seedcast/e2e/testnet"
 )
@@ -106,17 +99,17 @@ func TestWatchPage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seed := startServeIn(ctx, t, tn, "seed", readyTimeout, append([]string{"--no-dht", "--no-port-forwarding"}, tc.flags...)...)
 			ih := pilotInfohash(ctx, t, seed)
-			b := startBrowser(ctx, t, tn, "viewer1", chromium, origin)
+			page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
 			if tc.blockWebRTC {
-				if err := b.initScript(ctx, blockWebRTC); err != nil {
+				if err := page.InitScript(ctx, blockWebRTC); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := b.viewport(ctx, 1280, 800, false); err != nil {
+			if err := page.Viewport(ctx, 1280, 800, false); err != nil {
 				t.Fatal(err)
 			}
 			watchURL := origin + "/watch/" + ih
-			st := b.play(ctx, t, watchURL)
+			st := play(ctx, t, page, watchURL)
 			t.Logf("%s: first frame %v, past %.0f s %v after navigating; mode %s; from the server %d bytes over WebRTC and %d over HTTP, %d from viewers",
 				tc.name, st.firstFrame.Round(time.Millisecond), playedSec, st.played.Round(time.Millisecond), st.Mode, st.RTC, st.HTTP, st.Viewers)
 			if tc.wantMode != "" && st.Mode != tc.wantMode {
@@ -138,22 +131,22 @@ func TestWatchPage(t *testing.T) {
 				t.Errorf("the page counts %d bytes from the node over WebRTC, want none: WebRTC is blocked", st.RTC)
 			}
 
-			took := b.seekTo(ctx, t, 0.8)
+			took := seekTo(ctx, t, page, 0.8)
 			t.Logf("%s: after a seek to 80 %% the video played again within %v", tc.name, took.Round(time.Millisecond))
 			if took > seekLimit {
 				t.Errorf("after a seek to 80 %% the video played again after %v, want within %v", took, seekLimit)
 			}
-			b.screenshot(ctx, t, artifacts, "watch-"+tc.name+"-desktop")
+			screenshot(ctx, t, page, artifacts, "watch-"+tc.name+"-desktop")
 			if tc.name == "p2p" {
-				checkKeys(ctx, t, b)
-				if err := b.viewport(ctx, 390, 844, true); err != nil {
+				checkKeys(ctx, t, page)
+				if err := page.Viewport(ctx, 390, 844, true); err != nil {
 					t.Fatal(err)
 				}
-				b.screenshot(ctx, t, artifacts, "watch-"+tc.name+"-phone")
+				screenshot(ctx, t, page, artifacts, "watch-"+tc.name+"-phone")
 			}
 
-			if strings.Contains(b.console.String(), "Refused to") {
-				t.Errorf("the page broke its Content-Security-Policy:\n%s", b.console.String())
+			if console := page.Console(); strings.Contains(console, "Refused to") {
+				t.Errorf("the page broke its Content-Security-Policy:\n%s", console)
 			}
 
 			var node apiTorrentStats
@@ -251,19 +244,16 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 
 	// The blog: a page of another origin, served from viewer1.
 	hostOrigin := serveTestdata(t, tn, "viewer1", "testdata/player")
-	b := startBrowser(ctx, t, tn, "viewer1", chromium, origin, hostOrigin)
-	if err := b.viewport(ctx, 1000, 700, false); err != nil {
+	page := tn.StartChromium(ctx, t, "viewer1", chromium, origin, hostOrigin)
+	if err := page.Viewport(ctx, 1000, 700, false); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	if err := b.navigate(ctx, hostOrigin+"/host.html"); err != nil {
+	if err := page.Navigate(ctx, hostOrigin+"/host.html"); err != nil {
 		t.Fatal(err)
 	}
 	var ok bool
-	if err := b.eval(ctx, "window.e2e.then(() => true)", &ok); err != nil {
-		t.Fatalf("loading the host page's module: %v", err)
-	}
-	if err := b.call(ctx, &ok, "embed", o.HTML); err != nil {
+	if err := page.Call(ctx, &ok, "embed", o.HTML); err != nil {
 		t.Fatalf("embedding %s: %v", o.HTML, err)
 	}
 	var got struct {
@@ -275,9 +265,9 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 	}
 	pctx, pcancel := context.WithTimeout(ctx, playTimeout)
 	defer pcancel()
-	if err := b.call(pctx, &got, "playedPast", playedSec); err != nil {
+	if err := page.Call(pctx, &got, "playedPast", playedSec); err != nil {
 		var events []string
-		b.call(ctx, &events, "events")
+		page.Call(ctx, &events, "events")
 		t.Fatalf("the embed did not play past %.0f s: %v; its messages: %q", playedSec, err, events)
 	}
 	t.Logf("the embed played past %.0f s %v after navigating to the host page, mode %s with %d peers; messages %q",
@@ -288,7 +278,7 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 	if got.Mode != "p2p" && got.Mode != "stream" {
 		t.Errorf("the embed reports mode %q, want p2p or stream", got.Mode)
 	}
-	b.screenshot(ctx, t, artifacts, "embed-in-host-page")
+	screenshot(ctx, t, page, artifacts, "embed-in-host-page")
 }
 
 // TestBundlePage checks a multi-file torrent on the watch page: it lists
@@ -346,11 +336,11 @@ func TestBundlePage(t *testing.T) {
 		t.Fatalf("/api/torrents = %+v, want one torrent of 5 files", list)
 	}
 	ih := list[0].Infohash
-	b := startBrowser(ctx, t, tn, "viewer1", chromium, origin)
-	if err := b.viewport(ctx, 1280, 800, false); err != nil {
+	page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
+	if err := page.Viewport(ctx, 1280, 800, false); err != nil {
 		t.Fatal(err)
 	}
-	b.play(ctx, t, origin+"/watch/"+ih)
+	play(ctx, t, page, origin+"/watch/"+ih)
 
 	var got struct {
 		Files    []string
@@ -361,7 +351,7 @@ func TestBundlePage(t *testing.T) {
 		Preview  string
 		Download string
 	}
-	err := b.eval(ctx, `(async () => {
+	err := page.Eval(ctx, `(async () => {
   const until = (cond, ms) => new Promise(resolve => {
     const end = performance.now() + ms
     const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
@@ -410,18 +400,18 @@ func TestBundlePage(t *testing.T) {
 	if want := "/stream/" + ih + "/Night%20Train/notes.txt?download"; got.Download != want {
 		t.Errorf("notes.txt downloads from %q, want %q", got.Download, want)
 	}
-	b.screenshot(ctx, t, artifacts, "bundle-desktop")
-	if err := b.viewport(ctx, 390, 844, true); err != nil {
+	screenshot(ctx, t, page, artifacts, "bundle-desktop")
+	if err := page.Viewport(ctx, 390, 844, true); err != nil {
 		t.Fatal(err)
 	}
-	b.screenshot(ctx, t, artifacts, "bundle-phone")
-	if err := b.viewport(ctx, 1280, 800, false); err != nil {
+	screenshot(ctx, t, page, artifacts, "bundle-phone")
+	if err := page.Viewport(ctx, 1280, 800, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.navigate(ctx, origin+"/"); err != nil {
+	if err := page.Open(ctx, origin+"/"); err != nil {
 		t.Fatal(err)
 	}
-	b.screenshot(ctx, t, artifacts, "library-desktop")
+	screenshot(ctx, t, page, artifacts, "library-desktop")
 }
 
 // TestPageErrors checks acceptance 4 of issue 5 for the pages: an unknown
@@ -561,13 +551,13 @@ func serveTestdata(t testing.TB, tn *testnet.Net, host, dir string) string {
 
 // checkKeys checks the keyboard of a playing watch page: k pauses and plays,
 // the left arrow seeks back 5 s.
-func checkKeys(ctx context.Context, t *testing.T, b *browser) {
+func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
 	t.Helper()
 	var got struct {
 		PausedByK, PlayingAgain bool
 		Back                    float64
 	}
-	err := b.eval(ctx, `(async () => {
+	err := page.Eval(ctx, `(async () => {
   const v = document.querySelector('video')
   const key = k => document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }))
   const until = (cond, ms) => new Promise(resolve => {
@@ -620,19 +610,19 @@ const playerStateJS = `(() => {
   }
 })()`
 
-// play navigates to u, a watch page, and waits until its video has played
+// play opens u, a watch page, in page and waits until its video has played
 // past playedSec, failing the test if it does not within playTimeout.
-func (b *browser) play(ctx context.Context, t *testing.T, u string) playerState {
+func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playerState {
 	t.Helper()
 	start := time.Now()
-	if err := b.navigate(ctx, u); err != nil {
+	if err := page.Open(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	var st playerState
 	pctx, cancel := context.WithTimeout(ctx, playTimeout)
 	defer cancel()
 	err := testnet.Poll(pctx, nil, func(ctx context.Context) error {
-		if err := b.eval(ctx, playerStateJS, &st); err != nil {
+		if err := page.Eval(ctx, playerStateJS, &st); err != nil {
 			return err
 		}
 		if st.CurrentTime > 0 && st.firstFrame == 0 {
@@ -648,18 +638,18 @@ func (b *browser) play(ctx context.Context, t *testing.T, u string) playerState 
 	}
 	st.played = time.Since(start)
 	var marks [][2]any
-	if err := b.eval(ctx, `performance.getEntriesByType('mark').filter(m => m.name.startsWith('seedcast: ')).map(m => [m.name.slice(10), Math.round(m.startTime)])`, &marks); err == nil {
+	if err := page.Eval(ctx, `performance.getEntriesByType('mark').filter(m => m.name.startsWith('seedcast: ')).map(m => [m.name.slice(10), Math.round(m.startTime)])`, &marks); err == nil {
 		t.Logf("the page's marks, in ms since navigation: %v", marks)
 	}
 	return st
 }
 
-// seekTo seeks the video of a playing watch page to frac of its duration
-// and returns how long it took to play past that point again.
-func (b *browser) seekTo(ctx context.Context, t *testing.T, frac float64) time.Duration {
+// seekTo seeks the video of the playing watch page in page to frac of its
+// duration and returns how long it took to play past that point again.
+func seekTo(ctx context.Context, t *testing.T, page *testnet.Page, frac float64) time.Duration {
 	t.Helper()
 	var ms float64
-	err := b.eval(ctx, fmt.Sprintf(`(async () => {
+	err := page.Eval(ctx, fmt.Sprintf(`(async () => {
   const v = document.querySelector('video')
   const target = v.duration * %g
   const t0 = performance.now()
@@ -679,166 +669,16 @@ func (b *browser) seekTo(ctx context.Context, t *testing.T, frac float64) time.D
 	return time.Duration(ms * float64(time.Millisecond))
 }
 
-// browser is a headless Chromium in a host of a test network, driven
-// directly over the DevTools protocol: the tests need screenshots, the
-// viewport and scripts that run before a page's own, which testnet.Page
-// does not offer. It starts Chromium the way testnet.StartChromium does.
-type browser struct {
-	host    string
-	ctx     context.Context // the tab
-	console syncBuffer
-	output  syncBuffer
-}
-
-// startBrowser starts headless Chromium in host's namespace with a fresh
-// profile; pages from secureOrigins count as secure contexts, which service
-// workers need. When the test fails, the console of its pages and
-// Chromium's output go into the test log. A cleanup closes Chromium.
-func startBrowser(ctx context.Context, t testing.TB, tn *testnet.Net, host, chromium string, secureOrigins ...string) *browser {
+// screenshot saves the whole of page as dir/name.png and logs where.
+func screenshot(ctx context.Context, t testing.TB, page *testnet.Page, dir, name string) {
 	t.Helper()
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := tn.Namespace(host)
-	b := &browser{host: host}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true), // as root
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("unsafely-treat-insecure-origin-as-secure", strings.Join(secureOrigins, ",")),
-		chromedp.CombinedOutput(&b.output),
-		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
-			cmd.Args = append([]string{"ip", "netns", "exec", ns, cmd.Path}, cmd.Args[1:]...)
-			cmd.Path = ip
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		}),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), opts...)
-	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	b.ctx = tabCtx
-	consoleDone := make(chan struct{})
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-		<-consoleDone
-		if t.Failed() {
-			t.Logf("%s: Chromium console:\n%s", host, b.console.String())
-			t.Logf("%s: Chromium output:\n%s", host, truncate(b.output.Bytes(), logTailBytes))
-		}
-	})
-	stop := context.AfterFunc(ctx, cancelTab)
-	err = chromedp.Do(tabCtx)
-	stop()
-	if err != nil {
-		close(consoleDone)
-		t.Fatalf("starting Chromium in %s: %v", host, err)
-	}
-	msgs := chromedp.Console(tabCtx)
-	go func() {
-		defer close(consoleDone)
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(&b.console, "%s %s\n", m.Time.Format("15:04:05.000"), m)
-		}
-	}()
-	return b
-}
-
-// do runs actions in the tab; ctx bounds them.
-func (b *browser) do(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
-	actx, cancel := context.WithCancel(b.ctx)
-	defer cancel()
-	defer context.AfterFunc(ctx, cancel)()
-	err := chromedp.Do(actx, actions...)
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	return err
-}
-
-func (b *browser) navigate(ctx context.Context, u string) error {
-	if err := b.do(ctx, chromedp.Navigate(u)); err != nil {
-		return fmt.Errorf("%s: navigating to %s: %w", b.host, u, err)
-	}
-	return nil
-}
-
-// eval evaluates expr, awaiting a promise, and decodes its JSON value into
-// out.
-func (b *browser) eval(ctx context.Context, expr string, out any) error {
-	var raw []byte
-	err := b.do(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
-		var err error
-		raw, err = chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise)(actx, tgt)
-		return err
-	}))
-	if err != nil {
-		var exc *chromedp.ExceptionError
-		if errors.As(err, &exc) {
-			return fmt.Errorf("%s: %s", b.host, exc.Error())
-		}
-		return err
-	}
-	return json.Unmarshal(raw, out)
-}
-
-// call calls fn, an export of the page's test module window.e2e, with args.
-func (b *browser) call(ctx context.Context, out any, fn string, args ...any) error {
-	if args == nil {
-		args = []any{} // not null
-	}
-	name, _ := json.Marshal(fn)
-	js, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	return b.eval(ctx, fmt.Sprintf("window.e2e.then(m => m[%s](...%s))", name, js), out)
-}
-
-// initScript has js run before the scripts of every document the tab loads
-// from now on, in every frame.
-func (b *browser) initScript(ctx context.Context, js string) error {
-	return b.do(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(actx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
-		return err
-	}))
-}
-
-// viewport sets the size of the tab's viewport in CSS pixels; mobile
-// emulates a phone's touch screen at twice the pixel density.
-func (b *browser) viewport(ctx context.Context, w, h int64, mobile bool) error {
-	var opts []chromedp.EmulateViewportOption
-	if mobile {
-		opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
-	}
-	return b.do(ctx, chromedp.EmulateViewport(w, h, opts...))
-}
-
-// screenshot saves the whole page as dir/name.png and logs where.
-func (b *browser) screenshot(ctx context.Context, t testing.TB, dir, name string) {
-	t.Helper()
-	var png []byte
-	err := b.do(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
-		var err error
-		png, err = chromedp.FullScreenshot(100)(actx, tgt)
-		return err
-	}))
+	shot, err := page.Screenshot(ctx)
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
 	p := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
+	if err := os.WriteFile(p, shot, 0o644); err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -37,6 +39,14 @@ type Page struct {
 // go into the test log. A cleanup closes Chromium.
 func (n *Net) StartChromium(ctx context.Context, t testing.TB, host, chromium string, secureOrigins ...string) *Page {
 	t.Helper()
+	return n.StartChromiumFlags(ctx, t, host, chromium, nil, secureOrigins...)
+}
+
+// StartChromiumFlags is StartChromium with more command-line flags, name
+// to value (true for a flag without one), such as
+// {"disable-features": "WebRtcHideLocalIpsWithMdns"}.
+func (n *Net) StartChromiumFlags(ctx context.Context, t testing.TB, host, chromium string, flags map[string]any, secureOrigins ...string) *Page {
+	t.Helper()
 	ip, err := exec.LookPath("ip")
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +63,7 @@ func (n *Net) StartChromium(ctx context.Context, t testing.TB, host, chromium st
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("hide-scrollbars", true), // screenshots show the page alone
 		chromedp.CombinedOutput(p.output),
 		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 			// ip netns exec execs Chromium in place, so the pipes on fds 3
@@ -61,6 +72,9 @@ func (n *Net) StartChromium(ctx context.Context, t testing.TB, host, chromium st
 			cmd.Path = ip
 			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		}),
+	}
+	for name, v := range flags {
+		opts = append(opts, chromedp.Flag(name, v))
 	}
 	if len(secureOrigins) > 0 {
 		opts = append(opts, chromedp.Flag("unsafely-treat-insecure-origin-as-secure", strings.Join(secureOrigins, ",")))
@@ -126,11 +140,20 @@ func (p *Page) run(ctx context.Context, actions ...chromedp.Action[chromedp.Void
 	return err
 }
 
+// Open loads url and waits for its load event; unlike Navigate it expects no
+// test module, so it opens any page, such as the node's own.
+func (p *Page) Open(ctx context.Context, url string) error {
+	if err := p.run(ctx, chromedp.Navigate(url)); err != nil {
+		return fmt.Errorf("%s: navigating to %s: %w", p.Host, url, err)
+	}
+	return nil
+}
+
 // Navigate loads url and waits until its window.e2e, the promise of the page's
 // test module, has resolved.
 func (p *Page) Navigate(ctx context.Context, url string) error {
-	if err := p.run(ctx, chromedp.Navigate(url)); err != nil {
-		return fmt.Errorf("%s: navigating to %s: %w", p.Host, url, err)
+	if err := p.Open(ctx, url); err != nil {
+		return err
 	}
 	var ok bool
 	if err := p.Eval(ctx, "window.e2e.then(() => true)", &ok); err != nil {
@@ -173,6 +196,36 @@ func (p *Page) Call(ctx context.Context, out any, fn string, args ...any) error 
 		return err
 	}
 	return p.Eval(ctx, fmt.Sprintf("window.e2e.then(m => m[%s](...%s))", name, js), out)
+}
+
+// InitScript has js run before the scripts of every document the tab loads
+// from now on, in every frame.
+func (p *Page) InitScript(ctx context.Context, js string) error {
+	return p.run(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(actx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: js})
+		return err
+	}))
+}
+
+// Viewport sets the size of the tab's viewport in CSS pixels; mobile
+// emulates a phone's touch screen at twice the pixel density.
+func (p *Page) Viewport(ctx context.Context, w, h int64, mobile bool) error {
+	var opts []chromedp.EmulateViewportOption
+	if mobile {
+		opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
+	}
+	return p.run(ctx, chromedp.EmulateViewport(w, h, opts...))
+}
+
+// Screenshot returns a PNG of the whole page.
+func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
+	var png []byte
+	err := p.run(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
+		var err error
+		png, err = chromedp.FullScreenshot(100)(actx, tgt)
+		return err
+	}))
+	return png, err
 }
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
