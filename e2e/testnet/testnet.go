@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -364,4 +365,34 @@ func (n *Net) HTTPClient(host string) *http.Client {
 		DialContext:       n.DialContext(host),
 		DisableKeepAlives: true,
 	}}
+}
+
+// BlockMulticast keeps every multicast packet of the other hosts from
+// host, until t's cleanup: the bridge stops flooding multicast to host's
+// port. Answers to host's mDNS queries then never arrive, so the names in
+// Chromium's .local host candidates stay unresolved at host, as they do at
+// a server on the internet, and ICE has to find its way through
+// peer-reflexive candidates.
+func (n *Net) BlockMulticast(t testing.TB, host string) {
+	t.Helper()
+	i := slices.Index(n.order, host)
+	if i < 0 {
+		t.Fatalf("testnet: no host %q", host)
+	}
+	port := fmt.Sprintf("port%d", i+1)
+	flood := func(on string) error {
+		out, err := exec.Command("ip", "-n", n.bridge, "link", "set", port, "type", "bridge_slave", "mcast_flood", on).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip link set %s mcast_flood %s: %v: %s", port, on, err, out)
+		}
+		return nil
+	}
+	if err := flood("off"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := flood("on"); err != nil {
+			t.Error(err)
+		}
+	})
 }
