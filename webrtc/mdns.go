@@ -131,9 +131,9 @@ func (r *mdnsResolver) Close() error {
 func (r *mdnsResolver) Resolve(ctx context.Context, name string) (netip.Addr, error) {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	r.mu.Lock()
-	if e, ok := r.cache[name]; ok && time.Now().Before(e.expires) {
+	if a, ok := r.lookupLocked(name); ok {
 		r.mu.Unlock()
-		return e.addr, nil
+		return a, nil
 	}
 	ch := make(chan netip.Addr, 1)
 	r.waiters[name] = append(r.waiters[name], ch)
@@ -272,53 +272,90 @@ func (r *mdnsResolver) handle(b []byte) {
 	}
 }
 
-// resolveSDP replaces the .local addresses of an SDP's candidates with the
-// addresses they resolve to, and drops the candidates that do not resolve
-// within ctx. The node still reaches such a browser through the
-// peer-reflexive candidate its connectivity checks reveal.
-func (r *mdnsResolver) resolveSDP(ctx context.Context, sdp string) string {
+// mdnsCandidate is a remote candidate whose address is a .local name.
+type mdnsCandidate struct {
+	name string // lower case
+	line string // the a=candidate line
+	// mid and index name the media section the candidate belongs to.
+	mid   string
+	index uint16
+}
+
+// splitSDP takes the candidates whose address is a .local name out of an
+// SDP and returns them, but for those whose name r has in its cache: their
+// address goes in place at once. r may be nil.
+func (r *mdnsResolver) splitSDP(sdp string) (string, []mdnsCandidate) {
 	lines := strings.Split(sdp, "\r\n")
-	var todo []string
-	for _, l := range lines {
-		if name, ok := candidateMDNSName(l); ok && !contains(todo, name) {
-			todo = append(todo, name)
-		}
-	}
-	if len(todo) == 0 {
-		return sdp
-	}
-	names := make(map[string]netip.Addr, len(todo))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, name := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r == nil {
-				return
-			}
-			a, err := r.Resolve(ctx, name)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			names[name] = a
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
 	out := lines[:0]
+	var pending []mdnsCandidate
+	mid, index := "", -1
 	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "m="):
+			index++
+			mid = ""
+		case strings.HasPrefix(l, "a=mid:"):
+			mid = strings.TrimPrefix(l, "a=mid:")
+		}
 		name, ok := candidateMDNSName(l)
 		if !ok {
 			out = append(out, l)
 			continue
 		}
-		if a := names[name]; a.IsValid() {
+		if a, ok := r.cached(name); ok {
 			out = append(out, replaceCandidateAddr(l, a.Unmap().String()))
+			continue
 		}
+		pending = append(pending, mdnsCandidate{name: name, line: l, mid: mid, index: uint16(max(index, 0))})
 	}
-	return strings.Join(out, "\r\n")
+	return strings.Join(out, "\r\n"), pending
+}
+
+// resolveCandidates resolves the names of cands, each once and all at once,
+// until ctx is done, and calls add with every candidate whose name
+// resolved, the address in place of the name. It returns when all are
+// resolved or ctx is done. r may be nil: then nothing resolves.
+func (r *mdnsResolver) resolveCandidates(ctx context.Context, cands []mdnsCandidate, add func(mdnsCandidate)) {
+	if r == nil {
+		return
+	}
+	byName := make(map[string][]mdnsCandidate)
+	for _, c := range cands {
+		byName[c.name] = append(byName[c.name], c)
+	}
+	var wg sync.WaitGroup
+	for name, cs := range byName {
+		wg.Go(func() {
+			a, err := r.Resolve(ctx, name)
+			if err != nil {
+				return
+			}
+			for _, c := range cs {
+				c.line = replaceCandidateAddr(c.line, a.Unmap().String())
+				add(c)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// cached returns the address of a .local name in the cache.
+func (r *mdnsResolver) cached(name string) (netip.Addr, bool) {
+	if r == nil {
+		return netip.Addr{}, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lookupLocked(name)
+}
+
+// lookupLocked is cached with r.mu held.
+func (r *mdnsResolver) lookupLocked(name string) (netip.Addr, bool) {
+	e, ok := r.cache[name]
+	if !ok || !time.Now().Before(e.expires) {
+		return netip.Addr{}, false
+	}
+	return e.addr, true
 }
 
 // candidateMDNSName returns the .local address of an a=candidate line:

@@ -329,8 +329,7 @@ func (o *Offer) opened() {
 // Accept applies the answer and waits, up to ConnectTimeout, for the data
 // channel to open.
 func (o *Offer) Accept(ctx context.Context, answerSDP string) (*Conn, error) {
-	answerSDP = o.t.resolveSDP(ctx, answerSDP)
-	if err := o.pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: answerSDP}); err != nil {
+	if err := o.t.setRemote(o.pc, pion.SDPTypeAnswer, answerSDP); err != nil {
 		o.Close()
 		return nil, fmt.Errorf("webrtc: apply answer: %w", err)
 	}
@@ -379,8 +378,7 @@ func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error)
 			}
 		})
 	})
-	offerSDP = t.resolveSDP(ctx, offerSDP)
-	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offerSDP}); err != nil {
+	if err := t.setRemote(pc, pion.SDPTypeOffer, offerSDP); err != nil {
 		pc.Close()
 		return "", fmt.Errorf("webrtc: apply offer: %w", err)
 	}
@@ -408,14 +406,33 @@ func (t *Transport) Deliver(c *Conn, remoteSpeaksFirst bool) (dialAddr string, o
 	return t.dialer.park(c), true
 }
 
-// resolveSDP resolves the .local candidates of a remote description.
-func (t *Transport) resolveSDP(ctx context.Context, sdp string) string {
-	ctx, cancel := context.WithTimeout(ctx, mdnsWait)
-	defer cancel()
-	start := time.Now()
-	sdp = t.mdns.resolveSDP(ctx, sdp)
-	t.log.Debug("remote candidates resolved", "took", time.Since(start))
-	return sdp
+// setRemote applies a remote description at once. Its .local host
+// candidates are left out, and added to pc as their names resolve: a name
+// that never resolves, as at a node on the internet, delays nothing, since
+// the peer's connectivity checks reveal its address anyway (a
+// peer-reflexive candidate).
+func (t *Transport) setRemote(pc *pion.PeerConnection, typ pion.SDPType, sdp string) error {
+	sdp, pending := t.mdns.splitSDP(sdp)
+	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: typ, SDP: sdp}); err != nil {
+		return err
+	}
+	if len(pending) == 0 || t.mdns == nil {
+		return nil
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), mdnsWait)
+		defer cancel()
+		start := time.Now()
+		t.mdns.resolveCandidates(ctx, pending, func(c mdnsCandidate) {
+			init := pion.ICECandidateInit{Candidate: strings.TrimPrefix(c.line, "a="), SDPMLineIndex: &c.index}
+			if c.mid != "" {
+				init.SDPMid = &c.mid
+			}
+			err := pc.AddICECandidate(init)
+			t.log.Debug("remote candidate resolved", "name", c.name, "took", time.Since(start), "err", err)
+		})
+	}()
+	return nil
 }
 
 func randomID() string {
