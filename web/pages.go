@@ -327,6 +327,10 @@ type pageData struct {
 	Poster   int  `json:"poster"`
 	Embed    bool `json:"embed"`
 	Autoplay bool `json:"autoplay"`
+	// P2P is false when the page was asked for ?p2p=0: it streams from
+	// the node alone and never loads WebTorrent, so that no other viewer
+	// learns of this one.
+	P2P bool `json:"p2p"`
 	// ICEServers are the node's, never nil: the page passes them to
 	// WebTorrent in place of its third-party defaults.
 	ICEServers []ICEServer `json:"iceServers"`
@@ -418,6 +422,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Poster:     tv.Poster,
 		Embed:      embed,
 		Autoplay:   autoplay,
+		P2P:        q.Get("p2p") != "0" && q.Get("p2p") != "false",
 		ICEServers: s.iceServers(),
 	}
 	return pv, nil

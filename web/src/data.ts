@@ -36,6 +36,8 @@ export interface PageData {
   poster: number
   embed: boolean
   autoplay: boolean
+  /** False with ?p2p=0: stream from the node alone, without WebTorrent. */
+  p2p: boolean
   /** The node's STUN and TURN servers, for the page's peer connections. */
   iceServers: RTCIceServer[]
 }

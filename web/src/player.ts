@@ -178,6 +178,7 @@ export class Player {
     this.started = true
     this.mode = 'connecting'
     mark('start')
+    if (!this.data.p2p) return this.toStream('peer-to-peer is off on this page (?p2p=0)')
     this.render()
     this.boot()
   }
