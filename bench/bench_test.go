@@ -73,6 +73,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(rawSendEnv) != "" {
 		os.Exit(rawSendMain())
 	}
+	if os.Getenv(refSeedEnv) != "" {
+		os.Exit(refSeedMain())
+	}
 	flag.Parse()
 	os.Exit(m.Run())
 }
@@ -81,11 +84,14 @@ func TestMain(m *testing.M) {
 // and the pages' origin.
 type env struct {
 	net      *testnet.Net
+	facts    facts
+	modules  string // web/node_modules
 	seedcast string
 	chromium string
-	self     string // this test binary, which is also the raw sender
-	data     randomFile
-	origin   string // http://10.231.0.1:port, serving testdata/page
+	self     string     // this test binary, which is also the raw sender
+	data     randomFile // the file of figures (b) to (d)
+	pilot    randomFile // the demo pilot, for the playback table (no SHA-256)
+	origin   string     // http://10.231.0.1:port, serving testdata/page
 	pages    *pageServer
 	log      *slog.Logger
 }
@@ -96,17 +102,47 @@ type env struct {
 // -benchtime 1x. A Ctrl-C stops the run in progress, and every process,
 // Chromium and namespace it started is cleaned up before it exits.
 func BenchmarkTransports(b *testing.B) {
+	if *flagRuns < 1 {
+		b.Fatalf("-runs %d: want at least 1", *flagRuns)
+	}
+	ctx, e := newEnv(b)
+	e.data = writeRandomFile(b, *flagFileBytes)
+
+	figs := []*figure{
+		{Key: "a", Title: "raw data channel, pion → Chromium", once: rawOnce},
+		{Key: "b", Title: "seedcast → WebTorrent, WebRTC only", setup: setupSeedcastWebRTC},
+		{Key: "c", Title: "WebTorrent browser → browser", setup: setupBrowserSeed},
+		{Key: "d", Title: "WebTorrent ← seedcast HTTP web seed", setup: setupWebSeed},
+	}
+	start, loadBefore := time.Now(), loadAverage()
+	rows := make([]row, len(figs))
+	for i, f := range figs {
+		rows[i] = f
+	}
+	measureRows(ctx, b, e, rows, "-figures", *flagFigures)
+	rep := report{Facts: e.facts, Figures: figs, Elapsed: time.Since(start), Stall: *flagStall,
+		LoadBefore: loadBefore, LoadAfter: loadAverage()}
+	fmt.Println()
+	rep.Print(os.Stdout)
+	b.ReportMetric(0, "ns/op")
+	if ctx.Err() != nil {
+		b.Fatal("interrupted: the table has the runs made so far")
+	}
+}
+
+// newEnv checks what the benchmarks need, builds seedcast unless -seedcast
+// names it, and starts the test network and the pages' server; b's
+// cleanups take them down. The context it returns ends on Ctrl-C or
+// SIGTERM.
+func newEnv(b *testing.B) (context.Context, *env) {
 	if bt := flag.Lookup("test.benchtime"); bt == nil || bt.Value.String() != "1x" {
-		b.Fatal("run with -benchtime 1x: each figure is -runs transfers of its own (make bench does this)")
+		b.Fatal("run with -benchtime 1x: each figure is -runs runs of its own (make bench does this)")
 	}
 	if os.Geteuid() != 0 {
 		b.Fatal("the benchmark needs root: it creates network namespaces so that all its traffic stays on a private bridge; run `sudo make bench`")
 	}
-	if *flagRuns < 1 {
-		b.Fatalf("-runs %d: want at least 1", *flagRuns)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	b.Cleanup(stop)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "bench")
 
 	e := &env{log: log}
@@ -141,42 +177,47 @@ func BenchmarkTransports(b *testing.B) {
 	} else if e.seedcast, err = filepath.Abs(e.seedcast); err != nil {
 		b.Fatal(err)
 	}
-	facts := machineFacts(ctx, e.chromium, modules)
-	log.Info("machine", "facts", facts.String())
+	e.facts = machineFacts(ctx, e.chromium, modules)
+	log.Info("machine", "facts", e.facts.String())
 
-	e.data = writeRandomFile(b, *flagFileBytes)
 	e.net = testnet.New(b, "seed", "viewer1", "viewer2")
+	e.modules = modules
 	e.origin, e.pages = servePages(b, e, modules)
+	return ctx, e
+}
 
-	figs := []*figure{
-		{Key: "a", Title: "raw data channel, pion → Chromium", once: rawOnce},
-		{Key: "b", Title: "seedcast → WebTorrent, WebRTC only", setup: setupSeedcastWebRTC},
-		{Key: "c", Title: "WebTorrent browser → browser", setup: setupBrowserSeed},
-		{Key: "d", Title: "WebTorrent ← seedcast HTTP web seed", setup: setupWebSeed},
-	}
-	start, loadBefore := time.Now(), loadAverage()
-	for _, f := range figs {
-		if !strings.Contains(*flagFigures, f.Key) {
-			f.NA = "not measured (-figures " + *flagFigures + ")"
+// row is a row of a table: a figure of the transports or a row of the
+// playback table.
+type row interface {
+	key() string
+	// skip marks the row not measured, for the reason na.
+	skip(na string)
+	// measured reports whether the row has runs or a reason it has none.
+	measured() bool
+	measure(ctx context.Context, b *testing.B, e *env)
+}
+
+// measureRows measures, in order, the rows whose key is in which (the value
+// of the flag named flagName), until ctx is done.
+func measureRows(ctx context.Context, b *testing.B, e *env, rows []row, flagName, which string) {
+	for _, r := range rows {
+		if !strings.Contains(which, r.key()) {
+			r.skip(fmt.Sprintf("not measured (%s %s)", flagName, which))
 			continue
 		}
-		ok := b.Run(f.Key, func(b *testing.B) { f.measure(ctx, b, e) })
-		if !ok && len(f.Runs) == 0 && f.NA == "" {
-			f.NA = "setup failed; see the log above"
+		if !b.Run(r.key(), func(b *testing.B) { r.measure(ctx, b, e) }) && !r.measured() {
+			r.skip("setup failed; see the log above")
 		}
 		if ctx.Err() != nil {
-			break
+			return
 		}
 	}
-	rep := report{Facts: facts, Figures: figs, Elapsed: time.Since(start), Stall: *flagStall,
-		LoadBefore: loadBefore, LoadAfter: loadAverage()}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	b.ReportMetric(0, "ns/op")
-	if ctx.Err() != nil {
-		b.Fatal("interrupted: the table has the runs made so far")
-	}
 }
+
+func (f *figure) key() string    { return f.Key }
+func (f *figure) skip(na string) { f.NA = na }
+func (f *figure) measured() bool { return len(f.Runs) > 0 || f.NA != "" }
+func (r runResult) err() error   { return r.Err }
 
 // figure is one row of the table.
 type figure struct {
@@ -227,25 +268,39 @@ func (f *figure) measure(ctx context.Context, b *testing.B, e *env) {
 			b.Skip(na)
 		}
 	}
-	for i := range *flagRuns {
+	runs(ctx, b, e, *flagRuns, once, func(b *testing.B, i int, r runResult) []any {
+		r.Load = loadAverage()
+		f.Runs = append(f.Runs, r)
+		if r.Err != nil {
+			return nil
+		}
+		b.ReportMetric(r.MBps(), "MB/s")
+		b.ReportMetric(r.TTFB, "ttfb-s")
+		b.ReportMetric(r.Gap.Seconds, "gap-s")
+		return []any{"figure", f.Key, "MB/s", fmt.Sprintf("%.2f", r.MBps()),
+			"ttfb_s", fmt.Sprintf("%.2f", r.TTFB), "gap_s", fmt.Sprintf("%.2f", r.Gap.Seconds),
+			"gap_at_s", fmt.Sprintf("%.2f", r.Gap.At), "gap_at_MB", fmt.Sprintf("%.1f", float64(r.Gap.Bytes)/1e6)}
+	})
+}
+
+// runs makes n runs of once, each a sub-benchmark bounded by -run-timeout,
+// until ctx is done. done records each result and returns what to log of
+// one that succeeded.
+func runs[R interface{ err() error }](ctx context.Context, b *testing.B, e *env, n int,
+	once func(context.Context, *testing.B, *env) R, done func(b *testing.B, i int, r R) []any) {
+	for i := range n {
 		b.Run(fmt.Sprintf("run%d", i+1), func(b *testing.B) {
 			rctx, cancel := context.WithTimeout(ctx, *flagRunTimeout)
 			defer cancel()
 			r := once(rctx, b, e)
-			r.Load = loadAverage()
-			f.Runs = append(f.Runs, r)
 			b.ReportMetric(0, "ns/op")
-			if r.Err != nil {
-				e.log.Error("run failed", "figure", f.Key, "run", i+1, "err", r.Err)
-				b.Error(r.Err)
+			attrs := done(b, i, r)
+			if err := r.err(); err != nil {
+				e.log.Error("run failed", "test", b.Name(), "err", err)
+				b.Error(err)
 				return
 			}
-			e.log.Info("run done", "figure", f.Key, "run", i+1, "MB/s", fmt.Sprintf("%.2f", r.MBps()),
-				"ttfb_s", fmt.Sprintf("%.2f", r.TTFB), "gap_s", fmt.Sprintf("%.2f", r.Gap.Seconds),
-				"gap_at_s", fmt.Sprintf("%.2f", r.Gap.At), "gap_at_MB", fmt.Sprintf("%.1f", float64(r.Gap.Bytes)/1e6))
-			b.ReportMetric(r.MBps(), "MB/s")
-			b.ReportMetric(r.TTFB, "ttfb-s")
-			b.ReportMetric(r.Gap.Seconds, "gap-s")
+			e.log.Info("run done", append([]any{"run", i + 1}, attrs...)...)
 		})
 		if ctx.Err() != nil {
 			return
@@ -624,6 +679,12 @@ type serveNode struct {
 // startServe starts seedcast serve on the random file in the seed host,
 // with extra flags, and waits until it is ready and lists the torrent.
 func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *serveNode {
+	return startNode(ctx, b, e, e.data, flags...)
+}
+
+// startNode starts seedcast serve on f in the seed host, with extra flags,
+// and waits until it is ready and lists the torrent.
+func startNode(ctx context.Context, b *testing.B, e *env, f randomFile, flags ...string) *serveNode {
 	addr := netip.AddrPortFrom(e.net.Addr("seed"), seedcastHTTPPort).String()
 	args := append([]string{"serve",
 		"--addr", addr,
@@ -632,7 +693,7 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 		"--no-dht",
 		"--no-port-forwarding",
 	}, flags...)
-	args = append(args, e.data.Path)
+	args = append(args, f.Path)
 	n := &serveNode{url: "http://" + addr, e: e}
 	n.proc = startProcess(b, "seedcast serve", seedcastCommand(ctx, e, args...))
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -651,8 +712,8 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 	if err != nil {
 		b.Fatalf("seedcast serve: /api/torrents: %v", err)
 	}
-	if len(list) != 1 || list[0].Length != e.data.Size {
-		b.Fatalf("seedcast serve lists %+v, want one torrent of %d bytes", list, e.data.Size)
+	if len(list) != 1 || list[0].Length != f.Size {
+		b.Fatalf("seedcast serve lists %+v, want one torrent of %d bytes", list, f.Size)
 	}
 	n.infohash = strings.ToLower(list[0].Infohash)
 	e.log.Info("seedcast serve ready", "flags", strings.Join(flags, " "), "infohash", n.infohash)
@@ -763,6 +824,10 @@ func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
+	// WebTorrent's service worker, for play.html, whose scope is the origin.
+	mux.HandleFunc("GET /sw.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(modules, "webtorrent/dist/sw.min.js"))
+	})
 	mux.Handle("GET /webtorrent/", http.StripPrefix("/webtorrent/", http.FileServer(http.Dir(filepath.Join(modules, "webtorrent/dist")))))
 	mux.HandleFunc("GET /data.bin", func(w http.ResponseWriter, r *http.Request) {
 		ip, _, _ := net.SplitHostPort(r.RemoteAddr)

@@ -81,6 +81,15 @@ func machineFacts(ctx context.Context, chromium, modules string) facts {
 	return f
 }
 
+// printHeader writes the title line of a table and the facts of the machine
+// and software it was measured on.
+func (f facts) printHeader(w io.Writer, title string, elapsed time.Duration, loadBefore, loadAfter string) {
+	fmt.Fprintf(w, "%s, %s, %s wall time\n", title, f.Date.Format("2006-01-02 15:04 MST"), elapsed.Round(time.Second))
+	fmt.Fprintf(w, "machine: %d cores (%s), Linux %s; 1-minute load average %s before, %s after\n",
+		f.CPUs, f.CPUModel, f.Kernel, loadBefore, loadAfter)
+	fmt.Fprintf(w, "software: %s, %s, pion/webrtc %s, WebTorrent %s, seedcast checkout %s\n", f.Chromium, f.Go, f.Pion, f.WebTorrent, f.SeedcastRev)
+}
+
 // report is the table make bench prints.
 type report struct {
 	Facts   facts
@@ -143,11 +152,7 @@ func medianOf(xs []float64) float64 {
 
 // Print writes the table.
 func (rep report) Print(w io.Writer) {
-	f := rep.Facts
-	fmt.Fprintf(w, "seedcast bench, %s, %s wall time\n", f.Date.Format("2006-01-02 15:04 MST"), rep.Elapsed.Round(time.Second))
-	fmt.Fprintf(w, "machine: %d cores (%s), Linux %s; 1-minute load average %s before, %s after\n",
-		f.CPUs, f.CPUModel, f.Kernel, rep.LoadBefore, rep.LoadAfter)
-	fmt.Fprintf(w, "software: %s, %s, pion/webrtc %s, WebTorrent %s, seedcast checkout %s\n", f.Chromium, f.Go, f.Pion, f.WebTorrent, f.SeedcastRev)
+	rep.Facts.printHeader(w, "seedcast bench", rep.Elapsed, rep.LoadBefore, rep.LoadAfter)
 	fmt.Fprintf(w, "link: network namespaces on one Linux bridge (veth, MTU 1500); Chromium with default mDNS candidates, iceServers []\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -284,15 +289,135 @@ func (rep report) Print(w io.Writer) {
 	}
 	tw.Flush()
 
-	var errs []string
+	var failed []string
 	for _, fig := range rep.Figures {
-		for i, r := range fig.Runs {
-			if r.Err != nil {
-				errs = append(errs, fmt.Sprintf("(%s) run %d: %v", fig.Key, i+1, r.Err))
-			}
+		failed = append(failed, failures(fig.Key, fig.Runs)...)
+	}
+	printFailures(w, failed)
+}
+
+// failures describes the runs of a row that failed.
+func failures[R interface{ err() error }](key string, runs []R) []string {
+	var out []string
+	for i, r := range runs {
+		if err := r.err(); err != nil {
+			out = append(out, fmt.Sprintf("(%s) run %d: %v", key, i+1, err))
 		}
 	}
-	if len(errs) > 0 {
-		fmt.Fprintf(w, "\nfailed runs:\n  %s\n", strings.Join(errs, "\n  "))
+	return out
+}
+
+// printFailures lists the failed runs of a table.
+func printFailures(w io.Writer, failed []string) {
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "\nfailed runs:\n  %s\n", strings.Join(failed, "\n  "))
 	}
+}
+
+// playReport is the playback table make bench prints.
+type playReport struct {
+	Facts                 facts
+	Rows                  []*playRow
+	Elapsed               time.Duration
+	LoadBefore, LoadAfter string
+}
+
+// medians returns the median first frame and seek of the row's runs that
+// succeeded, how many there were, and the run whose first frame is the
+// median (its index), or ok false if none did.
+func (row *playRow) medians() (first, seek float64, n, mid int, ok bool) {
+	var fs, ss []float64
+	for _, r := range row.Runs {
+		if r.Err == nil {
+			fs, ss = append(fs, r.FirstFrame), append(ss, r.Seek)
+		}
+	}
+	if len(fs) == 0 {
+		return 0, 0, 0, -1, false
+	}
+	first = medianOf(fs)
+	mid, best := -1, 0.0
+	for i, r := range row.Runs {
+		if d := r.FirstFrame - first; r.Err == nil && (mid < 0 || d*d < best) {
+			mid, best = i, d*d
+		}
+	}
+	return first, medianOf(ss), len(fs), mid, true
+}
+
+// Print writes the table.
+func (rep playReport) Print(w io.Writer) {
+	rep.Facts.printHeader(w, "seedcast playback bench", rep.Elapsed, rep.LoadBefore, rep.LoadAfter)
+	fmt.Fprintf(w, "film: the demo pilot (%s); every run a fresh Chromium profile, a first visit; seek to %.0f %% at the first frame\n\n",
+		pilotPath, *flagSeekFrac*100)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "row\tfirst frame\truns (s)\tseek\truns (s)\tbytes from (median run)\t")
+	med := make(map[string][2]float64)
+	for _, row := range rep.Rows {
+		label := fmt.Sprintf("(%s) %s", row.Key, row.Title)
+		if row.NA != "" && len(row.Runs) == 0 {
+			fmt.Fprintf(tw, "%s\tn/a (%s)\t\t\t\t\t\n", label, row.NA)
+			continue
+		}
+		var firsts, seeks []string
+		for _, r := range row.Runs {
+			if r.Err != nil {
+				firsts, seeks = append(firsts, "fail"), append(seeks, "—")
+				continue
+			}
+			firsts = append(firsts, fmt.Sprintf("%.2f", r.FirstFrame))
+			seeks = append(seeks, fmt.Sprintf("%.2f", r.Seek))
+		}
+		first, seek, n, mid, ok := row.medians()
+		fs, ss, src := "n/a (every run failed)", "n/a", ""
+		if ok {
+			fs, ss, src = fmt.Sprintf("%.3f s", first), fmt.Sprintf("%.3f s", seek), row.Runs[mid].Source
+			if n < len(row.Runs) {
+				fs += fmt.Sprintf(" (%d of %d runs)", n, len(row.Runs))
+			}
+			med[row.Key] = [2]float64{first, seek}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", label, fs, strings.Join(firsts, " "), ss, strings.Join(seeks, " "), src)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nfirst frame: from navigation (performance.timeOrigin) to the video's currentTime > 0, checked every 4 ms in the page;\n")
+	fmt.Fprintf(w, "seek: from setting currentTime to playing past it again. Medians of the runs that did not fail; a run fails\n")
+	fmt.Fprintf(w, "without a first frame within %v, or when its bytes came from elsewhere than the row says.\n", *flagFrameLimit)
+	for _, row := range rep.Rows {
+		if _, _, _, mid, ok := row.medians(); ok && row.Runs[mid].Marks != "" {
+			fmt.Fprintf(w, "(%s) the page's marks in its median run, ms since navigation: %s\n", row.Key, row.Runs[mid].Marks)
+		}
+	}
+	fmt.Fprintln(w)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\tvalue\ttarget\tresult\t")
+	check := func(name string, v float64, ok bool, target float64, unit string) {
+		if !ok {
+			fmt.Fprintf(tw, "%s\tn/a\t≤ %.2f%s\tn/a\t\n", name, target, unit)
+			return
+		}
+		res := "MISS"
+		if v <= target {
+			res = "PASS"
+		}
+		fmt.Fprintf(tw, "%s\t%.2f%s\t≤ %.2f%s\t%s\t\n", name, v, unit, target, unit, res)
+	}
+	p, okP := med["p"]
+	i, okI := med["i"]
+	r, okR := med["r"]
+	s, okS := med["s"]
+	check("P2P first frame / reference, seeder unable to resolve mDNS (i/r)", i[0]/r[0], okI && okR && r[0] > 0, targetP2POverRef, "")
+	check("/stream first frame (s)", s[0], okS, targetStreamFirst, " s")
+	check("seek, P2P (p)", p[1], okP, targetSeek, " s")
+	check("seek, P2P, node unable to resolve mDNS (i)", i[1], okI, targetSeek, " s")
+	check("seek, /stream (s)", s[1], okS, targetSeek, " s")
+	tw.Flush()
+
+	var failed []string
+	for _, row := range rep.Rows {
+		failed = append(failed, failures(row.Key, row.Runs)...)
+	}
+	printFailures(w, failed)
 }
