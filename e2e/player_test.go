@@ -59,6 +59,10 @@ const blockWebRTC = `(() => {
 //   - p2p: the torrent has no web seed, so WebTorrent can get bytes from the
 //     node over WebRTC only; the page must play through WebTorrent's service
 //     worker and count bytes from the node over WebRTC;
+//   - p2p-no-mdns: as p2p, but no mDNS answer reaches the node, as at a
+//     server on the internet: the browser's .local candidates never resolve,
+//     and P2P must deliver through peer-reflexive candidates without
+//     waiting on them;
 //   - webrtc-blocked: RTCPeerConnection throws; the page must still play,
 //     from the web seed or /stream, with no WebRTC bytes;
 //   - stream-only: no web seed and no WebRTC; the page must move to /stream
@@ -83,12 +87,15 @@ func TestWatchPage(t *testing.T) {
 		name        string
 		flags       []string
 		blockWebRTC bool
+		// noMDNS keeps multicast, and so mDNS answers, from the node.
+		noMDNS bool
 		// wantMode is the player's data-mode once playing; "" takes p2p or
 		// stream.
 		wantMode string
 		wantRTC  bool
 	}{
 		{name: "p2p", flags: []string{"--no-webseed"}, wantMode: "p2p", wantRTC: true},
+		{name: "p2p-no-mdns", flags: []string{"--no-webseed"}, noMDNS: true, wantMode: "p2p", wantRTC: true},
 		{name: "webrtc-blocked", blockWebRTC: true},
 		{name: "stream-only", flags: []string{"--no-webseed"}, blockWebRTC: true, wantMode: "stream"},
 		// The node offers WebRTC on loopback only, so ICE never succeeds,
@@ -99,6 +106,9 @@ func TestWatchPage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			seed := startServeIn(ctx, t, tn, "seed", readyTimeout, append([]string{"--no-dht", "--no-port-forwarding"}, tc.flags...)...)
 			ih := pilotInfohash(ctx, t, seed)
+			if tc.noMDNS {
+				tn.BlockMulticast(t, "seed")
+			}
 			page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
 			if tc.blockWebRTC {
 				if err := page.InitScript(ctx, blockWebRTC); err != nil {
