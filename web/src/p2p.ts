@@ -3,6 +3,7 @@
 import type WebTorrentClient from 'webtorrent'
 import type { Torrent, Wire } from 'webtorrent'
 import { pieceCount } from './bencode'
+import { quickGathering } from './gather'
 
 /** nodePeerPrefix starts, in hex, the peer id of every seedcast node: "-SC" (BEP 20 style). */
 const nodePeerPrefix = '2d5343'
@@ -134,6 +135,7 @@ export class P2P {
         this.got[sourceOf(w)] += n
       })
     })
+    torrent.once('verified', (i: number) => mark(`first piece verified (${i})`))
     const fail = (err: Error | string) => {
       this.failure = typeof err === 'string' ? new Error(err) : err
       console.warn('seedcast: WebTorrent:', this.failure.message)
@@ -150,6 +152,8 @@ export class P2P {
    * torrent is ready to stream.
    */
   static async start (base: string, torrentURL: string, publicHost: string, iceServers: RTCIceServer[]): Promise<P2P> {
+    const rtc = webrtcAvailable()
+    if (rtc) quickGathering(iceServers)
     const [reg, buf, { default: WebTorrent }] = await Promise.all([
       serviceWorker(base).then(marking('service worker')),
       fetchTorrent(torrentURL).then(marking('torrent fetched')),
@@ -159,7 +163,6 @@ export class P2P {
     // defaults are third parties' STUN servers. The node's host
     // candidates, or its NAT IP, are enough for a browser to reach it;
     // viewers on one LAN reach each other too.
-    const rtc = webrtcAvailable()
     const client = new WebTorrent({ tracker: rtc ? { rtcConfig: { iceServers } } : false })
     // A bitfield of nothing: WebTorrent otherwise reads every piece back
     // from the browser's storage to verify it before the torrent is ready,

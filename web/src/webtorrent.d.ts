@@ -53,6 +53,8 @@ declare module 'webtorrent' {
     on (event: 'wire', listener: (wire: Wire, addr?: string) => void): this
     on (event: 'warning' | 'error', listener: (err: Error | string) => void): this
     once (event: 'ready' | 'done', listener: () => void): this
+    /** A piece passed its hash check. */
+    once (event: 'verified', listener: (index: number) => void): this
     once (event: 'error', listener: (err: Error | string) => void): this
   }
 
