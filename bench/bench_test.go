@@ -268,7 +268,7 @@ func (f *figure) measure(ctx context.Context, b *testing.B, e *env) {
 			b.Skip(na)
 		}
 	}
-	runs(ctx, b, e, *flagRuns, once, func(b *testing.B, i int, r runResult) []any {
+	runs(ctx, b, e, *flagRuns, false, once, func(b *testing.B, i int, r runResult) []any {
 		r.Load = loadAverage()
 		f.Runs = append(f.Runs, r)
 		if r.Err != nil {
@@ -285,8 +285,9 @@ func (f *figure) measure(ctx context.Context, b *testing.B, e *env) {
 
 // runs makes n runs of once, each a sub-benchmark bounded by -run-timeout,
 // until ctx is done. done records each result and returns what to log of
-// one that succeeded.
-func runs[R interface{ err() error }](ctx context.Context, b *testing.B, e *env, n int,
+// one that succeeded. A failed run fails the benchmark unless tolerated:
+// the reference's failures are figures, not faults of the benchmark.
+func runs[R interface{ err() error }](ctx context.Context, b *testing.B, e *env, n int, tolerated bool,
 	once func(context.Context, *testing.B, *env) R, done func(b *testing.B, i int, r R) []any) {
 	for i := range n {
 		b.Run(fmt.Sprintf("run%d", i+1), func(b *testing.B) {
@@ -296,6 +297,10 @@ func runs[R interface{ err() error }](ctx context.Context, b *testing.B, e *env,
 			b.ReportMetric(0, "ns/op")
 			attrs := done(b, i, r)
 			if err := r.err(); err != nil {
+				if tolerated {
+					e.log.Warn("run of the reference failed", "test", b.Name(), "err", err)
+					return
+				}
 				e.log.Error("run failed", "test", b.Name(), "err", err)
 				b.Error(err)
 				return
