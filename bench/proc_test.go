@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // stopTimeout bounds how long a program may take to exit after SIGINT
@@ -25,7 +25,7 @@ const stopTimeout = 10 * time.Second
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  syncBuffer // stdout and stderr interleaved
+	out  testnet.Buffer // stdout and stderr interleaved
 
 	done    chan struct{}
 	waitErr error // set before done is closed
@@ -150,35 +150,3 @@ func (p *process) cpu() (time.Duration, error) {
 	// /proc counts in USER_HZ, which is 100 on every Linux ABI.
 	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Tail returns the last n bytes written.
-func (b *syncBuffer) Tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.Bytes()
-	if len(s) > n {
-		s = s[len(s)-n:]
-	}
-	return string(s)
-}
-
-// String returns everything written.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var _ io.Writer = (*syncBuffer)(nil)

@@ -22,10 +22,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // Timeouts shared by the e2e tests. They are generous because the binary is
@@ -47,8 +48,8 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 
-	out    syncBuffer // stdout and stderr interleaved, as a reader of the terminal would see them
-	stdout syncBuffer // stdout alone, for programs whose stdout is a contract
+	out    testnet.Buffer // stdout and stderr interleaved, as a reader of the terminal would see them
+	stdout testnet.Buffer // stdout alone, for programs whose stdout is a contract
 
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // the error from cmd.Wait, set before done is closed
@@ -172,27 +173,6 @@ func overwriteCR(b []byte) []byte {
 	}
 	return out
 }
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// Bytes returns a copy of everything written so far.
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
-func (b *syncBuffer) String() string { return string(b.Bytes()) }
 
 // shellQuote renders args as a command a reader can paste into a shell.
 func shellQuote(args []string) string {

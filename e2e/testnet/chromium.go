@@ -1,14 +1,12 @@
 package testnet
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -23,8 +21,8 @@ type Page struct {
 	Host string
 
 	ctx     context.Context // chromedp context of the tab
-	console *syncBuffer     // console messages and uncaught exceptions of every tab
-	output  *syncBuffer     // Chromium's own stdout and stderr
+	console *Buffer         // console messages and uncaught exceptions of every tab
+	output  *Buffer         // Chromium's own stdout and stderr
 }
 
 // StartChromium starts a headless Chromium (the program chromium, such as
@@ -52,7 +50,7 @@ func (n *Net) StartChromiumFlags(ctx context.Context, t testing.TB, host, chromi
 		t.Fatal(err)
 	}
 	ns := n.Namespace(host)
-	p := &Page{Host: host, console: new(syncBuffer), output: new(syncBuffer)}
+	p := &Page{Host: host, console: new(Buffer), output: new(Buffer)}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
 		chromedp.Flag("headless", "new"),
@@ -226,22 +224,4 @@ func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
 		return err
 	}))
 	return png, err
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
