@@ -308,15 +308,10 @@ func (s *Swarm) AddMetainfo(mi *metainfo.MetaInfo) (*Torrent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
 	}
-	trackers := slices.Concat(spec.Trackers...)
-	webseeds := spec.Webseeds
-	spec.Trackers = [][]string{s.announceTo(trackers)}
-	spec.Webseeds = nil
-	t, _, err := cl.AddTorrentSpec(spec)
+	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
 	}
-	t.AddWebSeeds(webseeds)
 	t.DownloadAll()
 	return s.track(t, trackers, webseeds, "", false)
 }
@@ -334,15 +329,10 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 	if spec.InfoHash.IsZero() {
 		return nil, errors.New("swarm: add magnet: no v1 info hash (xt=urn:btih:...): browsers speak v1 only")
 	}
-	trackers := slices.Concat(spec.Trackers...)
-	webseeds := spec.Webseeds
-	spec.Trackers = [][]string{s.announceTo(trackers)}
-	spec.Webseeds = nil
-	t, _, err := cl.AddTorrentSpec(spec)
+	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
 	}
-	t.AddWebSeeds(webseeds)
 	go func() {
 		select {
 		case <-t.GotInfo():
@@ -351,6 +341,22 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 		}
 	}()
 	return s.track(t, trackers, webseeds, "", false)
+}
+
+// addSpec adds a torrent from a metainfo or a magnet to cl, announcing to
+// announceTo of its trackers, and returns it with its own trackers and web
+// seeds, for the node's metainfo.
+func (s *Swarm) addSpec(cl *torrent.Client, spec *torrent.TorrentSpec) (t *torrent.Torrent, trackers, webseeds []string, err error) {
+	trackers = slices.Concat(spec.Trackers...)
+	webseeds = spec.Webseeds
+	spec.Trackers = [][]string{s.announceTo(trackers)}
+	spec.Webseeds = nil
+	t, _, err = cl.AddTorrentSpec(spec)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t.AddWebSeeds(webseeds)
+	return t, trackers, webseeds, nil
 }
 
 // announceTo returns the trackers the client itself announces to: the
