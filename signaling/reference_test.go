@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 const (
@@ -1177,7 +1179,7 @@ func refStartReference(t *testing.T, node, pkgDir string) string {
 		t.Fatal(err)
 	}
 	stdout := &refFirstLine{line: make(chan string, 1)}
-	stderr := new(refBuffer)
+	stderr := new(testnet.Buffer)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start reference tracker: %v", err)
@@ -1188,7 +1190,7 @@ func refStartReference(t *testing.T, node, pkgDir string) string {
 		stdin.Close()
 		cmd.Process.Kill()
 		<-exited
-		if t.Failed() && stderr.Len() > 0 {
+		if t.Failed() && stderr.String() != "" {
 			t.Logf("reference tracker stderr:\n%s", stderr)
 		}
 	})
@@ -1216,7 +1218,7 @@ func refStartReference(t *testing.T, node, pkgDir string) string {
 func refStartSeedcast(t *testing.T, cfg Config) string {
 	t.Helper()
 	before := refServerGoroutines()
-	logs := new(refBuffer)
+	logs := new(testnet.Buffer)
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := New(cfg)
 	if err != nil {
@@ -1243,7 +1245,7 @@ func refStartSeedcast(t *testing.T, cfg Config) string {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if t.Failed() && logs.Len() > 0 {
+		if t.Failed() && logs.String() != "" {
 			t.Logf("seedcast log:\n%s", logs)
 		}
 	})
@@ -1301,28 +1303,4 @@ func (w *refFirstLine) Write(p []byte) (int, error) {
 		w.sent = true
 	}
 	return len(p), nil
-}
-
-// refBuffer is a bytes.Buffer safe for concurrent use.
-type refBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *refBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *refBuffer) Len() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Len()
-}
-
-func (b *refBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
