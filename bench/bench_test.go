@@ -251,6 +251,10 @@ type runResult struct {
 	// whether it was measured.
 	CPU      float64
 	CPUKnown bool
+	// Rx is the CPU the receiving host's programs (its Chromium) used
+	// during the run, and RxKnown whether it was measured.
+	Rx      hostCPU
+	RxKnown bool
 	// Load is the 1-minute load average at the end of the run.
 	Load string
 }
@@ -378,6 +382,10 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	if err != nil {
 		return runResult{Err: err}
 	}
+	rx0, err := hostThreads(e, page.Host)
+	if err != nil {
+		return runResult{Err: err}
+	}
 	var answer string
 	if err := page.Call(ctx, &answer, "rawAnswer", offer.Offer, *flagRawBytes, flagGiveUp.Milliseconds()); err != nil {
 		return runResult{Err: fmt.Errorf("answering in the page: %w", err)}
@@ -397,6 +405,11 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	if r.Err != nil {
 		return r
 	}
+	rx1, err := hostThreads(e, page.Host)
+	if err != nil {
+		return runResult{Err: err}
+	}
+	r.Rx, r.RxKnown = cpuSince(rx0, rx1), true
 	stats, err := next("statistics")
 	if err != nil {
 		return runResult{Err: err}
@@ -465,7 +478,7 @@ func setupBrowserSeed(ctx context.Context, b *testing.B, e *env) (onceFunc, stri
 		b.Fatalf("viewer1 seeds %d bytes, want %d", seeded.Length, e.data.Size)
 	}
 	return func(ctx context.Context, b *testing.B, e *env) runResult {
-		return downloadOnce(ctx, b, e, "viewer2", nil, map[string]any{"magnetURI": seeded.MagnetURI, "announce": []string{announce}}, "webrtc")
+		return downloadOnce(ctx, b, e, "viewer2", hostMeter{e, "viewer1"}, map[string]any{"magnetURI": seeded.MagnetURI, "announce": []string{announce}}, "webrtc")
 	}, ""
 }
 
@@ -581,19 +594,39 @@ func longestGap(samples [][2]float64) gap {
 // downloadOnce starts a fresh Chromium in host, has bench.js download()
 // the torrent that args describe, and checks the bytes: the SHA-256 of the
 // file in the page, and that every byte came over a wire of wireType. The
-// CPU of sender, if not nil, is measured over the run.
-func downloadOnce(ctx context.Context, b *testing.B, e *env, host string, sender *process, args map[string]any, wireType string) runResult {
+// CPU of sender and of host's Chromium are measured over the run.
+
+// cpuMeter tells the CPU time a sender has used so far: a process, or a
+// host of the test network (a browser seeding).
+type cpuMeter interface{ cpu() (time.Duration, error) }
+
+// hostMeter measures all the programs of a host.
+type hostMeter struct {
+	e    *env
+	host string
+}
+
+func (h hostMeter) cpu() (time.Duration, error) {
+	threads, err := hostThreads(h.e, h.host)
+	var d time.Duration
+	for _, t := range threads {
+		d += t.cpu
+	}
+	return d, err
+}
+func downloadOnce(ctx context.Context, b *testing.B, e *env, host string, sender cpuMeter, args map[string]any, wireType string) runResult {
 	page := e.net.StartChromium(ctx, b, host, e.chromium, e.origin)
 	defer printConsole(page)
 	if err := page.Navigate(ctx, e.origin+"/"); err != nil {
 		return runResult{Err: err}
 	}
-	var cpu0 time.Duration
-	if sender != nil {
-		var err error
-		if cpu0, err = sender.cpu(); err != nil {
-			return runResult{Err: err}
-		}
+	cpu0, err := sender.cpu()
+	if err != nil {
+		return runResult{Err: err}
+	}
+	rx0, err := hostThreads(e, host)
+	if err != nil {
+		return runResult{Err: err}
 	}
 	args["giveUpMs"] = flagGiveUp.Milliseconds()
 	var got struct {
@@ -608,13 +641,16 @@ func downloadOnce(ctx context.Context, b *testing.B, e *env, host string, sender
 		return partial(page, host, e.data.Size, err)
 	}
 	r := got.result(host, e.data.Size)
-	if sender != nil {
-		cpu1, err := sender.cpu()
-		if err != nil {
-			return runResult{Err: err}
-		}
-		r.CPU, r.CPUKnown = (cpu1 - cpu0).Seconds(), true
+	cpu1, err := sender.cpu()
+	if err != nil {
+		return runResult{Err: err}
 	}
+	rx1, err := hostThreads(e, host)
+	if err != nil {
+		return runResult{Err: err}
+	}
+	r.CPU, r.CPUKnown = (cpu1 - cpu0).Seconds(), true
+	r.Rx, r.RxKnown = cpuSince(rx0, rx1), true
 	switch {
 	case r.Err != nil:
 	case got.SHA256 != e.data.SHA256 || got.ByteLength != e.data.Size:

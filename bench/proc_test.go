@@ -124,29 +124,86 @@ func (p *process) wait(timeout time.Duration) error {
 // cpu returns the user and system CPU time the process has used so far,
 // all its threads together, from /proc/<pid>/stat.
 func (p *process) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	_, d, err := statCPU(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	return d, err
+}
+
+// statCPU reads a /proc stat file of a process or thread and returns its
+// name and the user and system CPU time it has used.
+func statCPU(path string) (string, time.Duration, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return "", 0, err
 	}
 	// The command name (field 2) may hold spaces; the fields after its
 	// closing parenthesis start with field 3, so utime (14) and stime (15)
 	// are the 12th and 13th.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no ')' in %q", p.cmd.Process.Pid, b)
+	i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if i < 0 || j < i {
+		return "", 0, fmt.Errorf("%s: no (name) in %q", path, b)
 	}
-	f := strings.Fields(string(b[i+1:]))
+	f := strings.Fields(string(b[j+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name, want 13 or more", p.cmd.Process.Pid, len(f))
+		return "", 0, fmt.Errorf("%s: %d fields after the name, want 13 or more", path, len(f))
 	}
 	var ticks int64
 	for _, s := range f[11:13] {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %w", p.cmd.Process.Pid, err)
+			return "", 0, fmt.Errorf("%s: %w", path, err)
 		}
 		ticks += n
 	}
 	// /proc counts in USER_HZ, which is 100 on every Linux ABI.
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
+	return string(b[i+1 : j]), time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// threadCPU is the CPU time a thread has used, and its name.
+type threadCPU struct {
+	name string
+	cpu  time.Duration
+}
+
+// hostThreads returns the CPU time so far of every thread of every process
+// in host's namespace, by "pid/tid". Threads that exit between two calls
+// are missed; a browser's threads live as long as its page.
+func hostThreads(e *env, host string) (map[string]threadCPU, error) {
+	out, err := exec.Command("ip", "netns", "pids", e.net.Namespace(host)).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip netns pids: %w", err)
+	}
+	threads := make(map[string]threadCPU)
+	for _, pid := range strings.Fields(string(out)) {
+		tasks, err := os.ReadDir("/proc/" + pid + "/task")
+		if err != nil {
+			continue // gone
+		}
+		for _, t := range tasks {
+			name, d, err := statCPU("/proc/" + pid + "/task/" + t.Name() + "/stat")
+			if err == nil {
+				threads[pid+"/"+t.Name()] = threadCPU{name: name, cpu: d}
+			}
+		}
+	}
+	return threads, nil
+}
+
+// hostCPU is the CPU a host's programs used over a run: all their threads,
+// and the busiest one.
+type hostCPU struct {
+	Total   time.Duration
+	Busiest threadCPU
+}
+
+// cpuSince returns what the threads of before used until after.
+func cpuSince(before, after map[string]threadCPU) hostCPU {
+	var h hostCPU
+	for id, t := range after {
+		t.cpu -= before[id].cpu
+		h.Total += t.cpu
+		if t.cpu > h.Busiest.cpu {
+			h.Busiest = t
+		}
+	}
+	return h
 }

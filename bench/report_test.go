@@ -156,17 +156,19 @@ func (rep report) Print(w io.Writer) {
 	fmt.Fprintf(w, "link: network namespaces on one Linux bridge (veth, MTU 1500); Chromium with default mDNS candidates, iceServers []\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "figure\tMB/s\truns (MB/s)\tTTFB\tafter TTFB\tlongest gap\tsender CPU\tload after runs\tsize, received\t")
+	fmt.Fprintln(tw, "figure\tMB/s\truns (MB/s)\tTTFB\tafter TTFB\tlongest gap\tsender CPU\treceiver CPU\tbusiest receiver thread\tload after runs\tsize, received\t")
 	med := make(map[string]float64)
 	var stalls []string
 	for _, fig := range rep.Figures {
 		m, na := fig.median()
 		label := fmt.Sprintf("(%s) %s", fig.Key, fig.Title)
 		if na != "" && len(fig.Runs) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\n", label, na)
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\n", label, na)
 			continue
 		}
-		var runs, cpus, loads []string
+		var runs, cpus, rxs, loads []string
+		var busiest threadCPU
+		var busiestShare float64
 		var ttfb, after []float64
 		var size, received int64
 		longest, longestRun := gap{}, 0
@@ -187,6 +189,12 @@ func (rep report) Print(w io.Writer) {
 			}
 			if r.CPUKnown {
 				cpus = append(cpus, fmt.Sprintf("%.2f", r.CPU/r.Seconds))
+			}
+			if r.RxKnown {
+				rxs = append(rxs, fmt.Sprintf("%.2f", r.Rx.Total.Seconds()/r.Seconds))
+				if sh := r.Rx.Busiest.cpu.Seconds() / r.Seconds; sh > busiestShare {
+					busiest, busiestShare = r.Rx.Busiest, sh
+				}
 			}
 		}
 		rate := na
@@ -215,11 +223,16 @@ func (rep report) Print(w io.Writer) {
 		if len(cpus) > 0 {
 			cpu = strings.Join(cpus, " ") + " cores"
 		}
+		rx, thread := "n/m", ""
+		if len(rxs) > 0 {
+			rx = strings.Join(rxs, " ") + " cores"
+			thread = fmt.Sprintf("%s %.2f", busiest.name, busiestShare)
+		}
 		sizes := ""
 		if size > 0 {
 			sizes = fmt.Sprintf("%.1f MB, %.1f MB", float64(size)/1e6, float64(received)/1e6)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, rate, strings.Join(runs, " "), ttfbs, afters, gapCol, cpu, strings.Join(loads, " "), sizes)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", label, rate, strings.Join(runs, " "), ttfbs, afters, gapCol, cpu, rx, thread, strings.Join(loads, " "), sizes)
 	}
 	tw.Flush()
 	if len(stalls) == 0 {
@@ -231,7 +244,8 @@ func (rep report) Print(w io.Writer) {
 	fmt.Fprintf(w, "(b)-(d) from adding the torrent to 'done'. TTFB: median time to the first byte, for (a) from the page's receipt of the offer;\n")
 	fmt.Fprintf(w, "after TTFB: median MB/s from the first byte to 'done', for (b)-(d).\n")
 	fmt.Fprintf(w, "longest gap: without progress, over all runs, from 250 ms samples in the page. sender CPU: CPU time of the sending\n")
-	fmt.Fprintf(w, "process over transfer time, per run (n/m: not measured, the sender is a browser). size, received: the payload of a\n")
+	fmt.Fprintf(w, "process (for (c) the seeding Chromium) over transfer time, per run. receiver CPU: the same for the receiving Chromium,\n")
+	fmt.Fprintf(w, "all its processes; busiest receiver thread: its busiest thread in any run, and its share of one core. size, received: the payload of a\n")
 	fmt.Fprintf(w, "run and the most bytes a page counted in one run, duplicate blocks included. load after runs: 1-minute load average\n")
 	fmt.Fprintf(w, "at the end of each run; the benchmark itself brings it to 2-3 on 2 cores, other work on the machine adds to it.\n\n")
 
