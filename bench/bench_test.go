@@ -591,11 +591,6 @@ func longestGap(samples [][2]float64) gap {
 	return g
 }
 
-// downloadOnce starts a fresh Chromium in host, has bench.js download()
-// the torrent that args describe, and checks the bytes: the SHA-256 of the
-// file in the page, and that every byte came over a wire of wireType. The
-// CPU of sender and of host's Chromium are measured over the run.
-
 // cpuMeter tells the CPU time a sender has used so far: a process, or a
 // host of the test network (a browser seeding).
 type cpuMeter interface{ cpu() (time.Duration, error) }
@@ -614,17 +609,35 @@ func (h hostMeter) cpu() (time.Duration, error) {
 	}
 	return d, err
 }
+
+// cpuSample is the CPU time used so far by a sender and by the threads of
+// a receiving host.
+type cpuSample struct {
+	sender time.Duration
+	rx     map[string]threadCPU
+}
+
+// sampleCPU samples the CPU time of sender and of host's threads.
+func sampleCPU(e *env, sender cpuMeter, host string) (cpuSample, error) {
+	d, err := sender.cpu()
+	if err != nil {
+		return cpuSample{}, err
+	}
+	rx, err := hostThreads(e, host)
+	return cpuSample{sender: d, rx: rx}, err
+}
+
+// downloadOnce starts a fresh Chromium in host, has bench.js download()
+// the torrent that args describe, and checks the bytes: the SHA-256 of the
+// file in the page, and that every byte came over a wire of wireType. The
+// CPU of sender and of host's Chromium are measured over the run.
 func downloadOnce(ctx context.Context, b *testing.B, e *env, host string, sender cpuMeter, args map[string]any, wireType string) runResult {
 	page := e.net.StartChromium(ctx, b, host, e.chromium, e.origin)
 	defer printConsole(page)
 	if err := page.Navigate(ctx, e.origin+"/"); err != nil {
 		return runResult{Err: err}
 	}
-	cpu0, err := sender.cpu()
-	if err != nil {
-		return runResult{Err: err}
-	}
-	rx0, err := hostThreads(e, host)
+	cpu0, err := sampleCPU(e, sender, host)
 	if err != nil {
 		return runResult{Err: err}
 	}
@@ -641,16 +654,12 @@ func downloadOnce(ctx context.Context, b *testing.B, e *env, host string, sender
 		return partial(page, host, e.data.Size, err)
 	}
 	r := got.result(host, e.data.Size)
-	cpu1, err := sender.cpu()
+	cpu1, err := sampleCPU(e, sender, host)
 	if err != nil {
 		return runResult{Err: err}
 	}
-	rx1, err := hostThreads(e, host)
-	if err != nil {
-		return runResult{Err: err}
-	}
-	r.CPU, r.CPUKnown = (cpu1 - cpu0).Seconds(), true
-	r.Rx, r.RxKnown = cpuSince(rx0, rx1), true
+	r.CPU, r.CPUKnown = (cpu1.sender - cpu0.sender).Seconds(), true
+	r.Rx, r.RxKnown = cpuSince(cpu0.rx, cpu1.rx), true
 	switch {
 	case r.Err != nil:
 	case got.SHA256 != e.data.SHA256 || got.ByteLength != e.data.Size:
