@@ -63,6 +63,8 @@ const blockWebRTC = `(() => {
 //     server on the internet: the browser's .local candidates never resolve,
 //     and P2P must deliver through peer-reflexive candidates without
 //     waiting on them;
+//   - server-only: ?p2p=0; the page must stream from /stream at once,
+//     without registering WebTorrent's service worker;
 //   - webrtc-blocked: RTCPeerConnection throws; the page must still play,
 //     from the web seed or /stream, with no WebRTC bytes;
 //   - stream-only: no web seed and no WebRTC; the page must move to /stream
@@ -89,6 +91,8 @@ func TestWatchPage(t *testing.T) {
 		blockWebRTC bool
 		// noMDNS keeps multicast, and so mDNS answers, from the node.
 		noMDNS bool
+		// query is added to the watch URL.
+		query string
 		// wantMode is the player's data-mode once playing; "" takes p2p or
 		// stream.
 		wantMode string
@@ -96,6 +100,7 @@ func TestWatchPage(t *testing.T) {
 	}{
 		{name: "p2p", flags: []string{"--no-webseed"}, wantMode: "p2p", wantRTC: true},
 		{name: "p2p-no-mdns", flags: []string{"--no-webseed"}, noMDNS: true, wantMode: "p2p", wantRTC: true},
+		{name: "server-only", query: "?p2p=0", wantMode: "stream"},
 		{name: "webrtc-blocked", blockWebRTC: true},
 		{name: "stream-only", flags: []string{"--no-webseed"}, blockWebRTC: true, wantMode: "stream"},
 		// The node offers WebRTC on loopback only, so ICE never succeeds,
@@ -118,7 +123,7 @@ func TestWatchPage(t *testing.T) {
 			if err := page.Viewport(ctx, 1280, 800, false); err != nil {
 				t.Fatal(err)
 			}
-			watchURL := origin + "/watch/" + ih
+			watchURL := origin + "/watch/" + ih + tc.query
 			st := play(ctx, t, page, watchURL)
 			t.Logf("%s: first frame %v, past %.0f s %v after navigating; mode %s; from the server %d bytes over WebRTC and %d over HTTP, %d from viewers",
 				tc.name, st.firstFrame.Round(time.Millisecond), playedSec, st.played.Round(time.Millisecond), st.Mode, st.RTC, st.HTTP, st.Viewers)
@@ -133,6 +138,9 @@ func TestWatchPage(t *testing.T) {
 			}
 			if st.Mode == "stream" && !strings.Contains(st.Src, "/stream/"+ih+"/") {
 				t.Errorf("in stream mode the video plays %s, want /stream/%s/...", st.Src, ih)
+			}
+			if tc.query == "?p2p=0" && st.Controlled {
+				t.Error("with ?p2p=0 a service worker controls the page: WebTorrent was started")
 			}
 			if tc.wantRTC && st.RTC == 0 {
 				t.Errorf("the page counts no bytes from the node over WebRTC (stats %+v)", st)

@@ -355,6 +355,9 @@ type playerView struct {
 	EmbedCode string
 	HTTPS     bool
 	Desc      string
+	// SwitchURL is this page with peer-to-peer the other way: with
+	// ?p2p=0 added, or taken away.
+	SwitchURL string
 }
 
 // Embed sizes: 16:9 at the width blogs give a column.
@@ -409,6 +412,18 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if embed {
 		autoplay = q.Get("autoplay") == "1" || q.Get("autoplay") == "true"
 	}
+	sq := url.Values{}
+	if q.Has("file") {
+		sq.Set("file", tv.Files[picked].Path)
+	}
+	p2p := q.Get("p2p") != "0" && q.Get("p2p") != "false"
+	if p2p {
+		sq.Set("p2p", "0")
+	}
+	pv.SwitchURL = s.basePath() + "/watch/" + t.InfoHash
+	if len(sq) > 0 {
+		pv.SwitchURL += "?" + sq.Encode()
+	}
 	pv.Data = pageData{
 		InfoHash:   t.InfoHash,
 		Title:      tv.Title,
@@ -422,7 +437,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Poster:     tv.Poster,
 		Embed:      embed,
 		Autoplay:   autoplay,
-		P2P:        q.Get("p2p") != "0" && q.Get("p2p") != "false",
+		P2P:        p2p,
 		ICEServers: s.iceServers(),
 	}
 	return pv, nil

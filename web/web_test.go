@@ -198,7 +198,7 @@ func TestPages(t *testing.T) {
 			"Fetching metadata",
 		}},
 		{path: "/watch/" + pilotIH, code: 200, want: []string{
-			`"p2p":true`, "modulepreload",
+			`"p2p":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,
 			`<h1 class="title">seedcast-pilot</h1>`,
 			`<link rel="alternate" type="application/json+oembed" href="http://node.test/oembed?format=json&amp;url=http%3A%2F%2Fnode.test%2Fwatch%2F` + pilotIH + `"`,
 			`<meta property="og:type" content="video.other">`,
@@ -219,7 +219,8 @@ func TestPages(t *testing.T) {
 		{path: "/embed/" + docsIH, code: 200, want: []string{`class="embed-card" href="http://node.test/watch/` + docsIH + `"`}, notWant: []string{"data-player"}},
 		{path: "/embed/" + pilotIH, code: 200, want: []string{`class="embed-brand" href="http://node.test/watch/` + pilotIH + `"`}, notWant: []string{"masthead", "modulepreload"}},
 		{path: "/embed/" + pilotIH + "?autoplay=1", code: 200, want: []string{"modulepreload", `"autoplay":true`}},
-		{path: "/watch/" + pilotIH + "?p2p=0", code: 200, want: []string{`"p2p":false`}, notWant: []string{"modulepreload", `as="fetch"`}},
+		{path: "/watch/" + pilotIH + "?p2p=0", code: 200, want: []string{`"p2p":false`, `<a href="/watch/` + pilotIH + `" data-switch>Watch peer-to-peer</a>`}, notWant: []string{"modulepreload", `as="fetch"`}},
+		{path: "/watch/" + bundleIH + "?file=3", code: 200, want: []string{`<a href="/watch/` + bundleIH + `?file=Night&#43;Train%2Fnight-train.mp4&amp;p2p=0" data-switch>Watch from the server only</a>`}},
 		{path: "/embed/" + pilotIH + "?autoplay=1&p2p=0", code: 200, want: []string{`"autoplay":true`, `"p2p":false`}, notWant: []string{"modulepreload"}},
 		{path: "/watch/" + evilIH, code: 200, notWant: []string{"<script>alert", "<img src=x"}, want: []string{"&lt;/script&gt;&lt;script&gt;alert(1)"}},
 		{path: "/", code: 200, notWant: []string{"<script>alert", "<img src=x"}},
