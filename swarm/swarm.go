@@ -23,6 +23,7 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
 )
 
 // DefaultBTPort is the TCP and uTP port when Config.BTPort is zero.
@@ -170,6 +171,14 @@ func (s *Swarm) Start() error {
 	// A budget covering the most requests anacrolix queues per peer (1024,
 	// rejecting the rest) at 16 KiB each keeps the wait from ever forming.
 	cc.MaxAllocPeerRequestDataPerConn = maxPeerRequests * blockBytes
+	// That budget holds only for 16 KiB blocks: longer requests could
+	// outgrow it and stall the peer's conn again. BEP 3: "All current
+	// implementations use 2^14 (16 kiB), and close connections which
+	// request an amount greater than that." anacrolix refuses longer
+	// requests (a reject with BEP 6, else it closes the conn) only when its
+	// upload rate limiter has a finite rate, up to the limiter's burst: a
+	// rate too high to ever make a peer wait, and a burst of one block.
+	cc.UploadRateLimiter = rate.NewLimiter(rate.Limit(1<<50), blockBytes)
 	cc.Callbacks.PeerConnClosed = s.peerConnClosed
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"

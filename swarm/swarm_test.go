@@ -1,17 +1,23 @@
 package swarm
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
 )
 
 func TestPieceLength(t *testing.T) {
@@ -215,3 +221,73 @@ func TestDownloadBetweenNodes(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestOversizedRequest asks a seed for blocks as a peer on the wire: a
+// 16 KiB block comes, and a request for 32 KiB closes the conn, as BEP 3
+// has it (this peer offers no BEP 6 to be rejected with). Longer blocks
+// would outgrow the node's request budget and could stall the conn.
+func TestOversizedRequest(t *testing.T) {
+	dir := t.TempDir()
+	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 1<<20, 9)
+	seed := startSwarm(t, testConfig(t, t.TempDir()))
+	defer seed.Close()
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", "127.0.0.1:"+itoa(seed.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	ih := st.InfoHash()
+	var id [20]byte
+	copy(id[:], "-XX0001-oversizedreq")
+	if _, err := pp.Handshake(ctx, conn, &ih, id, pp.PeerExtensionBits{}); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	send := func(m pp.Message) {
+		t.Helper()
+		if _, err := conn.Write(m.MustMarshalBinary()); err != nil {
+			t.Fatalf("send %v: %v", m.Type, err)
+		}
+	}
+	dec := pp.Decoder{
+		R:         bufio.NewReader(conn),
+		Pool:      &sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }},
+		MaxLength: 256 << 10,
+	}
+	// next returns the next message that is not a keep-alive, bitfield,
+	// have or extended message.
+	next := func() (pp.Message, error) {
+		for {
+			var m pp.Message
+			if err := dec.Decode(&m); err != nil {
+				return m, err
+			}
+			switch {
+			case m.Keepalive, m.Type == pp.Bitfield, m.Type == pp.Have, m.Type == pp.Extended:
+				continue
+			}
+			return m, nil
+		}
+	}
+	send(pp.Message{Type: pp.Interested})
+	if m, err := next(); err != nil || m.Type != pp.Unchoke {
+		t.Fatalf("after interested: %v %v, want unchoke", m.Type, err)
+	}
+	send(pp.Message{Type: pp.Request, Index: 0, Begin: 0, Length: 16 << 10})
+	m, err := next()
+	if err != nil || m.Type != pp.Piece || len(m.Piece) != 16<<10 || !bytes.Equal(m.Piece, want[:16<<10]) {
+		t.Fatalf("a 16 KiB request got %v (%d bytes), %v; want the block", m.Type, len(m.Piece), err)
+	}
+	send(pp.Message{Type: pp.Request, Index: 1, Begin: 0, Length: 32 << 10})
+	if m, err := next(); err == nil {
+		t.Fatalf("a 32 KiB request got %v (%d bytes); want the conn closed", m.Type, len(m.Piece))
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("after a 32 KiB request: %v, want the conn closed", err)
+	}
+}
