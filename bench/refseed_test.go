@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	alog "github.com/anacrolix/log"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
@@ -69,7 +68,6 @@ func refSeed(ctx context.Context, cfg refSeedConfig) error {
 	cc.DisableIPv6 = true
 	cc.ListenPort = 0
 	cc.ICEServerList, cc.ICEServers = nil, nil
-	cc.Logger = alog.Default.WithFilterLevel(alog.Debug)
 	cl, err := torrent.NewClient(cc)
 	if err != nil {
 		return err
