@@ -86,3 +86,12 @@ func processName(p Process) string {
 	}
 	return "the process"
 }
+
+// WaitFor calls try every 50 ms until it returns nil or maxWait has passed,
+// and then returns try's last error: the one way tests wait on a condition
+// (tailscale's tstest.WaitFor).
+func WaitFor(maxWait time.Duration, try func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), maxWait)
+	defer cancel()
+	return Poll(ctx, nil, func(context.Context) error { return try() })
+}
