@@ -4,7 +4,6 @@
 package player
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -31,12 +32,13 @@ type Config struct {
 
 // Server serves the player's routes.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	errs httperr.Adapter
 
 	rates    rates
 	servedMu sync.Mutex
-	served   map[string]*counters // by hex info hash
+	served   map[infohash.Hash]*counters
 }
 
 // New validates cfg.
@@ -51,70 +53,53 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	log := cfg.Logger.With("component", "player")
 	return &Server{
 		cfg:    cfg,
-		log:    cfg.Logger.With("component", "player"),
+		log:    log,
+		errs:   httperr.Adapter{Log: log},
 		rates:  rates{m: make(map[fileKey]int64)},
-		served: make(map[string]*counters),
+		served: make(map[infohash.Hash]*counters),
 	}, nil
 }
 
 // Register adds the player's routes to mux.
 func (p *Server) Register(mux *http.ServeMux) {
-	mux.Handle("GET /torrents/{file}", handler(p.serveTorrentFile))
-	mux.Handle("GET /api/torrents", handler(p.serveList))
-	mux.Handle("GET /api/torrents/{infohash}", handler(p.serveOne))
-	mux.Handle("GET /webseed/{infohash}/{path...}", handler(p.serveWebSeed))
-	mux.Handle("GET /stream/{infohash}/{path...}", handler(p.serveStream))
-	mux.Handle("OPTIONS /webseed/{infohash}/{path...}", handler(p.servePreflight))
+	mux.Handle("GET /torrents/{file}", p.errs.Handler(p.serveTorrentFile))
+	mux.Handle("GET /api/torrents", p.errs.Handler(p.serveList))
+	mux.Handle("GET /api/torrents/{infohash}", p.errs.Handler(p.serveOne))
+	mux.Handle("GET /webseed/{infohash}/{path...}", p.errs.Handler(p.serveWebSeed))
+	mux.Handle("GET /stream/{infohash}/{path...}", p.errs.Handler(p.serveStream))
+	mux.Handle("OPTIONS /webseed/{infohash}/{path...}", p.errs.Handler(p.servePreflight))
 }
 
-// WatchURL returns the watch page of the torrent with info hash ih.
-func (p *Server) WatchURL(ih metainfo.Hash) string {
-	return p.cfg.PublicURL + "/watch/" + ih.HexString()
+// WatchURL returns the URL of the watch page of the torrent with info
+// hash ih.
+func (p *Server) WatchURL(ih infohash.Hash) string {
+	return p.cfg.PublicURL + "/watch/" + ih.String()
 }
 
-// httpError is an error with the status code it answers with.
-type httpError struct {
-	code int
-	msg  string
+// torrent finds the torrent with info hash ih in the swarm. It and hashOf
+// are the only places the player converts between infohash.Hash and the
+// swarm's metainfo.Hash, until the swarm takes infohash.Hash itself.
+func (p *Server) torrent(ih infohash.Hash) (*swarm.Torrent, bool) {
+	return p.cfg.Swarm.Torrent(metainfo.Hash(ih))
 }
 
-func (e *httpError) Error() string { return e.msg }
+// hashOf returns t's info hash.
+func hashOf(t *swarm.Torrent) infohash.Hash { return infohash.Hash(t.InfoHash()) }
 
-func errorf(code int, format string, args ...any) error {
-	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-// handler adapts a handler that returns an error, the one place errors
-// become status codes.
-type handler func(w http.ResponseWriter, r *http.Request) error
-
-func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	err := h(w, r)
-	if err == nil {
-		return
+// lookup parses the info hash of a URL, 40 hex digits in either case, and
+// finds its torrent: 400 for a bad info hash, 404 for one not on this
+// node.
+func (p *Server) lookup(raw string) (*swarm.Torrent, error) {
+	ih, err := infohash.Parse(raw)
+	if err != nil {
+		return nil, httperr.Errorf(http.StatusBadRequest, "bad info hash %q: %w", raw, infohash.ErrSyntax)
 	}
-	var he *httpError
-	if !errors.As(err, &he) {
-		slog.Error("http handler", "path", r.URL.Path, "err", err)
-		he = &httpError{code: http.StatusInternalServerError, msg: "internal error"}
-	}
-	http.Error(w, he.msg, he.code)
-}
-
-// lookup parses a hex info hash from a URL and finds its torrent.
-func (p *Server) lookup(s string) (*swarm.Torrent, error) {
-	var ih metainfo.Hash
-	if len(s) != 40 {
-		return nil, errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
-	}
-	if _, err := hex.Decode(ih[:], []byte(s)); err != nil {
-		return nil, errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
-	}
-	t, ok := p.cfg.Swarm.Torrent(ih)
+	t, ok := p.torrent(ih)
 	if !ok {
-		return nil, errorf(http.StatusNotFound, "no torrent %s on this node", ih.HexString())
+		return nil, httperr.Errorf(http.StatusNotFound, "no torrent %s on this node", ih)
 	}
 	return t, nil
 }
@@ -122,15 +107,15 @@ func (p *Server) lookup(s string) (*swarm.Torrent, error) {
 func (p *Server) serveTorrentFile(w http.ResponseWriter, r *http.Request) error {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".torrent")
 	if !ok {
-		return errorf(http.StatusNotFound, "want /torrents/{infohash}.torrent")
+		return httperr.Errorf(http.StatusNotFound, "want /torrents/{infohash}.torrent")
 	}
-	t, err := p.lookup(strings.ToLower(name))
+	t, err := p.lookup(name)
 	if err != nil {
 		return err
 	}
 	mi, ok := t.Metainfo()
 	if !ok {
-		return errorf(http.StatusServiceUnavailable, "metadata of %s not yet known; retry shortly", name)
+		return httperr.Errorf(http.StatusServiceUnavailable, "metadata of %s not yet known; retry shortly", name)
 	}
 	w.Header().Set("Content-Type", "application/x-bittorrent")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Name()+".torrent"))
@@ -140,25 +125,25 @@ func (p *Server) serveTorrentFile(w http.ResponseWriter, r *http.Request) error 
 
 // torrentJSON is one torrent in the API.
 type torrentJSON struct {
-	InfoHash   string       `json:"infohash"`
-	Name       string       `json:"name"`
-	Length     int64        `json:"length"`
-	Files      []swarm.File `json:"files"`
-	Magnet     string       `json:"magnet"`
-	TorrentURL string       `json:"torrent_url"`
-	WatchURL   string       `json:"watch_url"`
+	InfoHash   infohash.Hash `json:"infohash"`
+	Name       string        `json:"name"`
+	Length     int64         `json:"length"`
+	Files      []swarm.File  `json:"files"`
+	Magnet     string        `json:"magnet"`
+	TorrentURL string        `json:"torrent_url"`
+	WatchURL   string        `json:"watch_url"`
 	swarm.Stats
 }
 
 // httpTransports adds the bytes served over HTTP to a torrent's figures.
-func (p *Server) httpTransports(ih string, st *swarm.Stats) {
+func (p *Server) httpTransports(ih infohash.Hash, st *swarm.Stats) {
 	c := p.counters(ih)
 	st.Transports["webseed"] = swarm.TransportStats{BytesOut: c.webseed.Load()}
 	st.Transports["http"] = swarm.TransportStats{BytesOut: c.stream.Load()}
 }
 
 func (p *Server) describe(t *swarm.Torrent) torrentJSON {
-	ih := t.InfoHash().HexString()
+	ih := hashOf(t)
 	files := t.Files()
 	if files == nil {
 		files = []swarm.File{}
@@ -171,8 +156,8 @@ func (p *Server) describe(t *swarm.Torrent) torrentJSON {
 		Length:     t.Length(),
 		Files:      files,
 		Magnet:     t.Magnet(),
-		TorrentURL: p.cfg.PublicURL + "/torrents/" + ih + ".torrent",
-		WatchURL:   p.WatchURL(t.InfoHash()),
+		TorrentURL: p.cfg.PublicURL + "/torrents/" + ih.String() + ".torrent",
+		WatchURL:   p.WatchURL(ih),
 		Stats:      st,
 	}
 }
@@ -186,7 +171,7 @@ func (p *Server) serveList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Server) serveOne(w http.ResponseWriter, r *http.Request) error {
-	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
+	t, err := p.lookup(r.PathValue("infohash"))
 	if err != nil {
 		return err
 	}

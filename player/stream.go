@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -26,7 +28,7 @@ const (
 
 // fileKey names one file of one torrent.
 type fileKey struct {
-	ih  string
+	ih  infohash.Hash
 	idx int
 }
 
@@ -41,7 +43,7 @@ type counters struct {
 	webseed, stream atomic.Int64
 }
 
-func (p *Server) counters(ih string) *counters {
+func (p *Server) counters(ih infohash.Hash) *counters {
 	p.servedMu.Lock()
 	defer p.servedMu.Unlock()
 	c := p.served[ih]
@@ -78,7 +80,7 @@ func (w countingWriter) Write(b []byte) (int, error) {
 func fileOf(t *swarm.Torrent, rel string) (int, swarm.File, error) {
 	files := t.Files()
 	if files == nil {
-		return 0, swarm.File{}, errorf(http.StatusServiceUnavailable, "metadata not yet known; retry shortly")
+		return 0, swarm.File{}, httperr.Errorf(http.StatusServiceUnavailable, "metadata not yet known; retry shortly")
 	}
 	rel = strings.Trim(rel, "/")
 	for strings.Contains(rel, "//") {
@@ -92,13 +94,13 @@ func fileOf(t *swarm.Torrent, rel string) (int, swarm.File, error) {
 			return i, f, nil
 		}
 	}
-	return 0, swarm.File{}, errorf(http.StatusNotFound, "no file %q in torrent %s", rel, t.InfoHash().HexString())
+	return 0, swarm.File{}, httperr.Errorf(http.StatusNotFound, "no file %q in torrent %s", rel, hashOf(t))
 }
 
 // openRequested opens the file that r's {infohash} and {path} name, with
 // reads that end with the request. The caller closes the reader.
 func (p *Server) openRequested(r *http.Request) (*swarm.Torrent, int, swarm.File, swarm.FileReader, error) {
-	t, err := p.lookup(strings.ToLower(r.PathValue("infohash")))
+	t, err := p.lookup(r.PathValue("infohash"))
 	if err != nil {
 		return nil, 0, swarm.File{}, nil, err
 	}
@@ -108,38 +110,56 @@ func (p *Server) openRequested(r *http.Request) (*swarm.Torrent, int, swarm.File
 	}
 	rd, err := t.OpenFile(idx)
 	if err != nil {
-		return nil, 0, swarm.File{}, nil, errorf(http.StatusNotFound, "no file %q", f.Path)
+		return nil, 0, swarm.File{}, nil, httperr.Errorf(http.StatusNotFound, "no file %q", f.Path)
 	}
 	rd.SetContext(r.Context())
 	return t, idx, f, rd, nil
 }
 
-// contentType is the MIME type of a file by its extension, with the types
-// browsers need for video that some systems' tables lack.
-func contentType(name string) string {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".mp4", ".m4v":
-		return "video/mp4"
-	case ".m4a":
-		return "audio/mp4"
-	case ".webm":
-		return "video/webm"
-	case ".mkv":
-		return "video/x-matroska"
-	case ".vtt":
-		return "text/vtt; charset=utf-8"
-	case ".srt":
-		return "application/x-subrip; charset=utf-8"
+// contentTypes are the MIME types of files by lower-case extension: every
+// type a browser plays, shows or reads as text in the pages, so that the
+// Content-Type of /stream and what the pages make of a file never depend
+// on the host's MIME tables (Go's built-in one lacks even .mp3 and .txt).
+var contentTypes = map[string]string{
+	// Video that plays in <video> in at least one major browser.
+	".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime",
+	".webm": "video/webm", ".ogv": "video/ogg", ".mkv": "video/x-matroska",
+	// Audio likewise; Opus files are Ogg (RFC 7845).
+	".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac",
+	".oga": "audio/ogg", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+	".flac": "audio/flac", ".wav": "audio/wav", ".weba": "audio/webm",
+	// Images. SVG keeps the standard library's image/svg+xml, which the
+	// pages do not count as a picture: opened from /stream it could run
+	// scripts, were it not for setUntrusted.
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+	".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif",
+	// Captions.
+	".vtt": "text/vtt; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
+	// Text. An .nfo is usually CP437, so it claims no charset.
+	".txt": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8",
+	".nfo": "text/plain", ".md": "text/markdown; charset=utf-8",
+	".csv": "text/csv; charset=utf-8", ".json": "application/json",
+}
+
+// ContentType returns the MIME type of a file by the extension of its
+// name, in either case: the type /stream serves it with. It never returns
+// "": a file of no known type is application/octet-stream.
+func ContentType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if t, ok := contentTypes[ext]; ok {
+		return t
 	}
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+	if t := mime.TypeByExtension(ext); t != "" {
 		return t
 	}
 	return "application/octet-stream"
 }
 
+// isMP4 reports whether a file is in the ISO base media format (MP4 and
+// QuickTime), whose movie header gives its duration.
 func isMP4(name string) bool {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".mp4", ".m4v", ".m4a", ".mov":
+	switch ContentType(name) {
+	case "video/mp4", "audio/mp4", "video/quicktime":
 		return true
 	}
 	return false
@@ -154,13 +174,13 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
-	ih := t.InfoHash().HexString()
+	ih := hashOf(t)
 	rd.SetReadahead(p.readahead(t, fileKey{ih, idx}, f))
 	if !t.FileComplete(idx) && isMP4(f.Path) {
 		t.PrioritizeEnds(idx, endBytes, endBytes)
 	}
 	h := w.Header()
-	h.Set("Content-Type", contentType(f.Path))
+	h.Set("Content-Type", ContentType(f.Path))
 	// A torrent's file never changes: its info hash and path name it, and
 	// the ETag lets If-Range work.
 	h.Set("ETag", fmt.Sprintf(`"%s-%d"`, ih, idx))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -39,16 +40,15 @@ func TestStreamRanges(t *testing.T) {
 		t.Run(node.name, func(t *testing.T) {
 			base := node.url + "/stream/" + n.ih.HexString() + "/bundle/film.mp4"
 			// The downloading node may not have the metadata yet.
-			deadline := time.Now().Add(30 * time.Second)
-			for {
+			err := testnet.WaitFor(30*time.Second, func() error {
 				res, _ := get(t, base, "Range", "bytes=0-0")
-				if res.StatusCode == 206 {
-					break
+				if res.StatusCode != 206 {
+					return fmt.Errorf("stream not ready: %d", res.StatusCode)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("stream not ready: %d", res.StatusCode)
-				}
-				time.Sleep(50 * time.Millisecond)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			fixed := []struct {
 				rng  string
@@ -152,4 +152,32 @@ func FuzzMP4Duration(f *testing.F) {
 			t.Fatalf("duration %v without error", d)
 		}
 	})
+}
+
+func TestContentType(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		mp4        bool
+	}{
+		{"film.mp4", "video/mp4", true},
+		{"Film.M4V", "video/mp4", true},
+		{"song.m4a", "audio/mp4", true},
+		{"clip.mov", "video/quicktime", true},
+		{"film.mkv", "video/x-matroska", false},
+		{"song.mp3", "audio/mpeg", false},
+		{"film.en.vtt", "text/vtt; charset=utf-8", false},
+		{"film.srt", "application/x-subrip; charset=utf-8", false},
+		{"notes.txt", "text/plain; charset=utf-8", false},
+		{"poster.JPG", "image/jpeg", false},
+		{"logo.svg", "image/svg+xml", false},
+		{"data.bin", "application/octet-stream", false},
+		{"README", "application/octet-stream", false},
+	} {
+		if got := ContentType(tt.name); got != tt.want {
+			t.Errorf("ContentType(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+		if got := isMP4(tt.name); got != tt.mp4 {
+			t.Errorf("isMP4(%q) = %v, want %v", tt.name, got, tt.mp4)
+		}
+	}
 }

@@ -27,8 +27,7 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	// ServeContent answers Range with 206 and If-Range, and 416 beyond the
 	// end; a torrent's file never changes, so no modification time.
-	ih := t.InfoHash().HexString()
-	http.ServeContent(countingWriter{w, &p.counters(ih).webseed}, r, "", time.Time{}, rd)
+	http.ServeContent(countingWriter{w, &p.counters(hashOf(t)).webseed}, r, "", time.Time{}, rd)
 	return nil
 }
 

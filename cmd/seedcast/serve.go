@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
@@ -241,7 +242,7 @@ func printTorrent(ctx context.Context, t *swarm.Torrent, pl *player.Server) {
 		return
 	}
 	fmt.Printf("name:     %s\ninfohash: %s\nmagnet:   %s\nwatch:    %s\n\n",
-		t.Name(), t.InfoHash().HexString(), t.Magnet(), pl.WatchURL(t.InfoHash()))
+		t.Name(), t.InfoHash().HexString(), t.Magnet(), pl.WatchURL(infohash.Hash(t.InfoHash())))
 }
 
 // start opens the HTTP listener and serves mux on it, and runs the
