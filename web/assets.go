@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seedcast/seedcast/httperr"
 )
 
 // distFS is web/dist: the build output of `make web`, or on a fresh clone
@@ -120,7 +122,7 @@ func (a *assets) url(basePath, name string) (string, error) {
 func (a *assets) serve(w http.ResponseWriter, r *http.Request, name, cacheControl string) error {
 	f := a.files[name]
 	if f == nil {
-		return errorf(http.StatusNotFound, "no asset %q", name)
+		return httperr.Errorf(http.StatusNotFound, "no asset %q", name)
 	}
 	h := w.Header()
 	h.Set("Content-Type", f.ctype)
@@ -159,7 +161,7 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-var errNotBuilt = errorf(http.StatusServiceUnavailable, "seedcast: front end not built: run make (or make web) in the source tree, then rebuild and restart seedcast")
+var errNotBuilt = httperr.Errorf(http.StatusServiceUnavailable, "seedcast: front end not built: run make (or make web) in the source tree, then rebuild and restart seedcast")
 
 func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) error {
 	if s.assets == nil {
@@ -169,7 +171,7 @@ func (s *Server) serveAsset(w http.ResponseWriter, r *http.Request) error {
 	if name == "sw.min.js" {
 		// One service worker, at the root only: a second registration
 		// under /assets/ would race the first for WebTorrent's requests.
-		return errorf(http.StatusNotFound, "no asset %q", name)
+		return httperr.Errorf(http.StatusNotFound, "no asset %q", name)
 	}
 	return s.assets.serve(w, r, name, "")
 }

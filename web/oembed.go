@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // FileOpener may be implemented by a Library so that oEmbed answers and
@@ -21,8 +24,8 @@ import (
 // beside its URL.
 type FileOpener interface {
 	// OpenFile opens the file at path (as in File.Path) of the torrent
-	// with info hash infohash. Reads may wait for pieces until ctx is done.
-	OpenFile(ctx context.Context, infohash, path string) (io.ReadCloser, error)
+	// with info hash ih. Reads may wait for pieces until ctx is done.
+	OpenFile(ctx context.Context, ih infohash.Hash, path string) (io.ReadCloser, error)
 }
 
 // posterTimeout bounds reading a poster's header, which may wait for the
@@ -33,17 +36,23 @@ const posterTimeout = 2 * time.Second
 // torrent's files never change.
 type posterSizes struct {
 	mu sync.Mutex
-	m  map[string]image.Point
+	m  map[posterKey]image.Point
+}
+
+// posterKey names a poster: a file of a torrent.
+type posterKey struct {
+	ih   infohash.Hash
+	path string
 }
 
 // posterSize returns the size of poster f of torrent ih, or false if the
 // library cannot open files or the image cannot be decoded in time.
-func (s *Server) posterSize(ctx context.Context, ih string, f fileView) (image.Point, bool) {
+func (s *Server) posterSize(ctx context.Context, ih infohash.Hash, f fileView) (image.Point, bool) {
 	op, ok := s.cfg.Library.(FileOpener)
 	if !ok {
 		return image.Point{}, false
 	}
-	key := ih + "/" + f.Path
+	key := posterKey{ih, f.Path}
 	s.posters.mu.Lock()
 	p, ok := s.posters.m[key]
 	s.posters.mu.Unlock()
@@ -67,7 +76,7 @@ func (s *Server) posterSize(ctx context.Context, ih string, f fileView) (image.P
 	p = image.Pt(cfg.Width, cfg.Height)
 	s.posters.mu.Lock()
 	if s.posters.m == nil {
-		s.posters.m = make(map[string]image.Point)
+		s.posters.m = make(map[posterKey]image.Point)
 	}
 	s.posters.m[key] = p
 	s.posters.mu.Unlock()
@@ -95,27 +104,27 @@ type oembed struct {
 func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if f := q.Get("format"); f != "" && f != "json" {
-		return errorf(http.StatusNotImplemented, "oembed: format %q not implemented; use json", f)
+		return httperr.Errorf(http.StatusNotImplemented, "oembed: format %q not implemented; use json", f)
 	}
 	raw := q.Get("url")
 	if raw == "" {
-		return errorf(http.StatusBadRequest, "oembed: want ?url= a watch page of this node")
+		return httperr.Errorf(http.StatusBadRequest, "oembed: want ?url= a watch page of this node")
 	}
 	ih, file, ok := s.watchPage(raw)
 	if !ok {
-		return errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, s.cfg.PublicURL)
+		return httperr.Errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, s.cfg.PublicURL)
 	}
 	t, ok := s.cfg.Library.Torrent(ih)
 	if !ok || t.Files == nil {
-		return errorf(http.StatusNotFound, "oembed: no torrent %s on this node", ih)
+		return httperr.Errorf(http.StatusNotFound, "oembed: no torrent %s on this node", ih)
 	}
 	tv := s.view(t)
 	cur, err := tv.pickFile(file)
 	if err != nil {
-		return errorf(http.StatusNotFound, "oembed: %v", err)
+		return httperr.Errorf(http.StatusNotFound, "oembed: %v", err)
 	}
 	width, height := fit(embedWidth, embedHeight, atoiOr(q.Get("maxwidth")), atoiOr(q.Get("maxheight")))
-	src := s.cfg.PublicURL + "/embed/" + ih
+	src := s.cfg.PublicURL + "/embed/" + ih.String()
 	if file != "" {
 		src += "?file=" + queryPath(tv.Files[cur].Path)
 	}
@@ -145,18 +154,18 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 // watchPage parses a URL of this node's watch page of a torrent into its
 // info hash and ?file=. Scheme and host must be the public URL's (either
 // scheme: a page may be linked by http before a redirect to https).
-func (s *Server) watchPage(raw string) (ih, file string, ok bool) {
+func (s *Server) watchPage(raw string) (ih infohash.Hash, file string, ok bool) {
 	u, err := url.Parse(raw)
 	if err != nil || !strings.EqualFold(u.Host, s.base.Host) || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", "", false
+		return ih, "", false
 	}
 	rest, ok := strings.CutPrefix(u.Path, s.basePath()+"/watch/")
 	if !ok {
-		return "", "", false
+		return ih, "", false
 	}
-	ih, err = parseInfoHash(strings.TrimSuffix(rest, "/"))
+	ih, err = infohash.Parse(strings.TrimSuffix(rest, "/"))
 	if err != nil {
-		return "", "", false
+		return ih, "", false
 	}
 	return ih, u.Query().Get("file"), true
 }

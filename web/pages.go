@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/seedcast/seedcast/httperr"
 )
 
 //go:embed templates/*.html
@@ -78,16 +80,18 @@ type errorView struct {
 	Home  string
 }
 
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, he *httpError) {
-	v := errorView{Title: http.StatusText(he.code), Code: he.code, Msg: he.msg, Home: s.basePath() + "/"}
+// renderError writes the error page of e, or plain text if the page
+// cannot be rendered.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *httperr.Error) {
+	v := errorView{Title: http.StatusText(e.Code), Code: e.Code, Msg: e.Msg, Home: s.basePath() + "/"}
 	// An embed's error shows in the embedding page's iframe.
 	frameAncestors := "'self'"
 	if strings.HasPrefix(r.URL.Path, s.basePath()+"/embed/") {
 		frameAncestors = "*"
 	}
-	if err := s.render(w, he.code, "error", frameAncestors, v); err != nil {
-		s.log.Error("page", "path", r.URL.Path, "err", err)
-		http.Error(w, he.msg, he.code)
+	if err := s.render(w, e.Code, "error", frameAncestors, v); err != nil {
+		s.log.Error("error page failed", "path", r.URL.Path, "err", err)
+		http.Error(w, e.Msg, e.Code)
 	}
 }
 
@@ -101,30 +105,34 @@ const (
 	kindOther   = "other"
 )
 
-// kinds maps lower-case extensions to kinds. Formats listed play in
-// <video> in at least one major browser; the player tells the viewer when
-// theirs cannot and offers the download. SVG is left out: shown inline it
-// is harmless, but opened from /stream it would run its scripts on the
-// node's origin.
+// kinds maps the MIME types of File.Type, without their parameters, to
+// kinds; any other type is kindOther. Formats listed
+// play in <video> in at least one major browser; the player tells the
+// viewer when theirs cannot and offers the download. SVG is left out:
+// shown inline it is harmless, but opened from /stream it would run its
+// scripts on the node's origin.
 var kinds = map[string]string{
-	".mp4": kindVideo, ".m4v": kindVideo, ".webm": kindVideo, ".mov": kindVideo, ".ogv": kindVideo, ".mkv": kindVideo,
-	".mp3": kindAudio, ".m4a": kindAudio, ".aac": kindAudio, ".oga": kindAudio, ".ogg": kindAudio, ".opus": kindAudio,
-	".flac": kindAudio, ".wav": kindAudio, ".weba": kindAudio,
-	".jpg": kindImage, ".jpeg": kindImage, ".png": kindImage, ".gif": kindImage, ".webp": kindImage, ".avif": kindImage,
-	".vtt": kindCaption, ".srt": kindCaption,
-	".txt": kindText, ".md": kindText, ".nfo": kindText, ".csv": kindText, ".log": kindText, ".json": kindText,
+	"video/mp4": kindVideo, "video/webm": kindVideo, "video/quicktime": kindVideo, "video/ogg": kindVideo, "video/x-matroska": kindVideo,
+	"audio/mpeg": kindAudio, "audio/mp4": kindAudio, "audio/aac": kindAudio, "audio/ogg": kindAudio, "audio/flac": kindAudio,
+	"audio/wav": kindAudio, "audio/webm": kindAudio,
+	"image/jpeg": kindImage, "image/png": kindImage, "image/gif": kindImage, "image/webp": kindImage, "image/avif": kindImage,
+	"text/vtt": kindCaption, "application/x-subrip": kindCaption,
+	"text/plain": kindText, "text/markdown": kindText, "text/csv": kindText, "application/json": kindText,
 }
 
-func kindOf(name string) string {
-	if k, ok := kinds[strings.ToLower(path.Ext(name))]; ok {
+// essence is a MIME type without its parameters, in lower case:
+// "text/vtt; charset=utf-8" is "text/vtt".
+func essence(mimeType string) string {
+	t, _, _ := strings.Cut(mimeType, ";")
+	return strings.ToLower(strings.TrimSpace(t))
+}
+
+// kindOf returns the kind of a file of MIME type mimeType.
+func kindOf(mimeType string) string {
+	if k, ok := kinds[essence(mimeType)]; ok {
 		return k
 	}
 	return kindOther
-}
-
-// videoTypes are the MIME types of video files for Open Graph.
-var videoTypes = map[string]string{
-	".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime", ".ogv": "video/ogg", ".mkv": "video/x-matroska",
 }
 
 // posterStems are the names, without extension, of images that serve as a
@@ -141,7 +149,9 @@ type fileView struct {
 	Path   string `json:"path"`
 	Name   string `json:"name"`
 	Length int64  `json:"length"`
-	Kind   string `json:"kind"`
+	// Type is the file's MIME type; the scripts go by Kind.
+	Type string `json:"-"`
+	Kind string `json:"kind"`
 	// URL is the file's /stream URL below the node's base path.
 	URL string `json:"url"`
 	// Captions are the indices of the captions that go with a video.
@@ -208,6 +218,7 @@ type torrentView struct {
 // with which video, the poster and the file to play first.
 func (s *Server) view(t Torrent) torrentView {
 	v := torrentView{T: t, Title: t.Name, Poster: -1, Multi: len(t.Files) > 1}
+	ih := t.InfoHash.String()
 	prefix := t.Name + "/"
 	for i, f := range t.Files {
 		name := f.Path
@@ -219,8 +230,9 @@ func (s *Server) view(t Torrent) torrentView {
 			Path:   f.Path,
 			Name:   name,
 			Length: f.Length,
-			Kind:   kindOf(f.Path),
-			URL:    s.basePath() + "/stream/" + t.InfoHash + "/" + escapePath(f.Path),
+			Type:   f.Type,
+			Kind:   kindOf(f.Type),
+			URL:    s.basePath() + "/stream/" + ih + "/" + escapePath(f.Path),
 		})
 	}
 	// The main file: the largest video (a film beside its trailer), else
@@ -287,7 +299,7 @@ func (s *Server) view(t Torrent) torrentView {
 	if !v.Multi && len(v.Files) == 1 {
 		v.Title = strings.TrimSuffix(t.Name, path.Ext(t.Name))
 	}
-	v.Title = cmp.Or(strings.TrimSpace(v.Title), t.InfoHash)
+	v.Title = cmp.Or(strings.TrimSpace(v.Title), ih)
 	return v
 }
 
@@ -306,9 +318,9 @@ func (v torrentView) pickFile(q string) (int, error) {
 		if n >= 0 && n < len(v.Files) {
 			return n, nil
 		}
-		return 0, errorf(http.StatusNotFound, "No file %d in this torrent: it has %d.", n, len(v.Files))
+		return 0, httperr.Errorf(http.StatusNotFound, "No file %d in this torrent: it has %d.", n, len(v.Files))
 	}
-	return 0, errorf(http.StatusNotFound, "No file %q in this torrent.", q)
+	return 0, httperr.Errorf(http.StatusNotFound, "No file %q in this torrent.", q)
 }
 
 // pageData is the JSON a page's scripts read (web/src/data.ts).
@@ -346,7 +358,8 @@ type playerView struct {
 	EmbedURL  string
 	OEmbedURL string
 	// StreamURL is the absolute /stream URL of the current file, for Open
-	// Graph; VideoType its MIME type if it is a video.
+	// Graph; VideoType its MIME type, without parameters, if it is a
+	// video.
 	StreamURL string
 	VideoType string
 	ImageURL  string
@@ -388,16 +401,19 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	}
 	tv.Main = cur
 	pub := s.cfg.PublicURL
+	ih := t.InfoHash.String()
 	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: s.base.Scheme == "https"}
 	fileQuery := ""
 	if q.Has("file") {
 		fileQuery = "?file=" + queryPath(tv.Files[picked].Path)
 	}
-	pv.WatchURL = pub + "/watch/" + t.InfoHash + fileQuery
-	pv.EmbedURL = pub + "/embed/" + t.InfoHash + fileQuery
+	pv.WatchURL = pub + "/watch/" + ih + fileQuery
+	pv.EmbedURL = pub + "/embed/" + ih + fileQuery
 	pv.OEmbedURL = pub + "/oembed?format=json&url=" + url.QueryEscape(pv.WatchURL)
 	pv.StreamURL = s.base.Scheme + "://" + s.base.Host + pv.Current.URL
-	pv.VideoType = videoTypes[strings.ToLower(path.Ext(pv.Current.Path))]
+	if pv.Current.Kind == kindVideo {
+		pv.VideoType = essence(pv.Current.Type)
+	}
 	if tv.Poster >= 0 {
 		pv.PosterURL = tv.Files[tv.Poster].URL
 		pv.ImageURL = s.base.Scheme + "://" + s.base.Host + pv.PosterURL
@@ -420,16 +436,16 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if p2p {
 		sq.Set("p2p", "0")
 	}
-	pv.SwitchURL = s.basePath() + "/watch/" + t.InfoHash
+	pv.SwitchURL = s.basePath() + "/watch/" + ih
 	if len(sq) > 0 {
 		pv.SwitchURL += "?" + sq.Encode()
 	}
 	pv.Data = pageData{
-		InfoHash:   t.InfoHash,
+		InfoHash:   ih,
 		Title:      tv.Title,
 		Base:       s.basePath(),
 		PublicHost: s.base.Host,
-		TorrentURL: s.basePath() + "/torrents/" + t.InfoHash + ".torrent",
+		TorrentURL: s.basePath() + "/torrents/" + ih + ".torrent",
 		WatchURL:   pv.WatchURL,
 		Files:      tv.Files,
 		Main:       cur,
@@ -506,7 +522,7 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
 	lv := libraryView{Title: "Library", Host: s.base.Host}
 	for _, t := range s.cfg.Library.Torrents() {
 		tv := s.view(t)
-		c := cardView{torrentView: tv, WatchURL: s.basePath() + "/watch/" + t.InfoHash}
+		c := cardView{torrentView: tv, WatchURL: s.basePath() + "/watch/" + t.InfoHash.String()}
 		if len(tv.Files) > 0 {
 			if tv.Poster >= 0 {
 				c.PosterURL = tv.Files[tv.Poster].URL

@@ -11,7 +11,6 @@
 package web
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,6 +19,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // File is one file of a torrent.
@@ -28,13 +30,16 @@ type File struct {
 	// multi-file torrents, as in /api/torrents and /stream URLs.
 	Path   string
 	Length int64
+	// Type is the MIME type /stream serves the file with; the pages play,
+	// show or list the file by it. "" is a file of no known type.
+	Type string
 }
 
 // Torrent is what the pages show of one torrent. Every string in it may
 // come from a stranger's .torrent and is escaped where it is shown.
 type Torrent struct {
-	// InfoHash is the v1 info hash in 40 lower-case hex digits.
-	InfoHash string
+	// InfoHash is the torrent's v1 info hash.
+	InfoHash infohash.Hash
 	// Name is the torrent's name (its info hash until the info is known).
 	Name   string
 	Length int64
@@ -50,9 +55,9 @@ type Torrent struct {
 type Library interface {
 	// Torrents returns every torrent, in the order the node added them.
 	Torrents() []Torrent
-	// Torrent returns the torrent whose info hash is infohash (40
-	// lower-case hex digits).
-	Torrent(infohash string) (Torrent, bool)
+	// Torrent returns the torrent with info hash ih, and false if the
+	// node has none.
+	Torrent(ih infohash.Hash) (Torrent, bool)
 }
 
 // Config configures a Server.
@@ -88,8 +93,10 @@ func (s *Server) iceServers() []ICEServer {
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	base   *url.URL // PublicURL parsed
-	assets *assets  // nil when the front end is not built
+	errs   httperr.Adapter // answers in plain text
+	pages  httperr.Adapter // answers with error pages
+	base   *url.URL        // PublicURL parsed
+	assets *assets         // nil when the front end is not built
 	tmpl   map[string]*template.Template
 	csp    string // Content-Security-Policy of the pages, without frame-ancestors
 
@@ -121,6 +128,8 @@ func newServer(cfg Config, dist fs.FS) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), base: base}
+	s.errs = httperr.Adapter{Log: s.log}
+	s.pages = httperr.Adapter{Log: s.log, InternalMsg: "Something went wrong on this node.", Render: s.renderError}
 	s.assets, err = loadAssets(dist)
 	if err != nil {
 		s.log.Warn("front end not built: pages answer 503 until it is; run make", "err", err)
@@ -138,87 +147,38 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.page(s.serveLibrary))
 	mux.Handle("GET /watch/{infohash}", s.page(s.serveWatch))
 	mux.Handle("GET /embed/{infohash}", s.page(s.serveEmbed))
-	mux.Handle("GET /oembed", handler(s.serveOEmbed))
-	mux.Handle("GET /assets/{name}", handler(s.serveAsset))
+	mux.Handle("GET /oembed", s.errs.Handler(s.serveOEmbed))
+	mux.Handle("GET /assets/{name}", s.errs.Handler(s.serveAsset))
 	// The service worker sits at the root so that its scope, "/", covers
 	// /watch and /embed; WebTorrent's stream URLs are then /webtorrent/...
-	mux.Handle("GET /sw.min.js", handler(s.serveServiceWorker))
-}
-
-// httpError is an error with the status code it answers with and a
-// message for the person who reads the page.
-type httpError struct {
-	code int
-	msg  string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-func errorf(code int, format string, args ...any) error {
-	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
-}
-
-// handler adapts a handler that returns an error; ServeHTTP is the one
-// place errors become status codes and error pages.
-type handler func(w http.ResponseWriter, r *http.Request) error
-
-func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	err := h(w, r)
-	if err == nil {
-		return
-	}
-	var he *httpError
-	if !errors.As(err, &he) {
-		slog.Error("http handler", "path", r.URL.Path, "err", err)
-		he = &httpError{code: http.StatusInternalServerError, msg: "internal error"}
-	}
-	http.Error(w, he.msg, he.code)
+	mux.Handle("GET /sw.min.js", s.errs.Handler(s.serveServiceWorker))
 }
 
 // page adapts a page handler: its errors become error pages, and it runs
 // only once the front end is built.
-func (s *Server) page(h handler) http.Handler {
+func (s *Server) page(h httperr.Func) http.Handler {
+	hh := s.pages.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.assets == nil {
 			// Without the build there is no style sheet to dress a page in.
 			http.Error(w, "seedcast: front end not built: run make (or make web) in the source tree, then rebuild and restart seedcast", http.StatusServiceUnavailable)
 			return
 		}
-		err := h(w, r)
-		if err == nil {
-			return
-		}
-		var he *httpError
-		if !errors.As(err, &he) {
-			s.log.Error("page", "path", r.URL.Path, "err", err)
-			he = &httpError{code: http.StatusInternalServerError, msg: "Something went wrong on this node."}
-		}
-		s.renderError(w, r, he)
+		hh.ServeHTTP(w, r)
 	})
 }
 
-// parseInfoHash parses the info hash of a page URL: 40 hex digits, in
-// either case.
-func parseInfoHash(s string) (string, error) {
-	var b [20]byte
-	if len(s) != 40 {
-		return "", errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
-	}
-	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
-		return "", errorf(http.StatusBadRequest, "bad info hash %q: want 40 hex digits", s)
-	}
-	return hex.EncodeToString(b[:]), nil
-}
-
-// lookup finds the torrent of a page URL's info hash.
+// lookup parses the info hash of a page URL, 40 hex digits in either
+// case, and finds its torrent: 400 for a bad info hash, 404 for one not
+// on this node.
 func (s *Server) lookup(raw string) (Torrent, error) {
-	ih, err := parseInfoHash(raw)
+	ih, err := infohash.Parse(raw)
 	if err != nil {
-		return Torrent{}, err
+		return Torrent{}, httperr.Errorf(http.StatusBadRequest, "bad info hash %q: %w", raw, infohash.ErrSyntax)
 	}
 	t, ok := s.cfg.Library.Torrent(ih)
 	if !ok {
-		return Torrent{}, errorf(http.StatusNotFound, "No torrent %s on this node.", ih)
+		return Torrent{}, httperr.Errorf(http.StatusNotFound, "No torrent %s on this node.", ih)
 	}
 	return t, nil
 }

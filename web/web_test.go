@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"testing/fstest"
 
 	"golang.org/x/net/html"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 const (
@@ -43,7 +46,7 @@ type fakeLibrary struct {
 
 func (l *fakeLibrary) Torrents() []Torrent { return l.torrents }
 
-func (l *fakeLibrary) Torrent(ih string) (Torrent, bool) {
+func (l *fakeLibrary) Torrent(ih infohash.Hash) (Torrent, bool) {
 	for _, t := range l.torrents {
 		if t.InfoHash == ih {
 			return t, true
@@ -52,16 +55,45 @@ func (l *fakeLibrary) Torrent(ih string) (Torrent, bool) {
 	return Torrent{}, false
 }
 
-func (l *fakeLibrary) OpenFile(_ context.Context, ih, path string) (io.ReadCloser, error) {
-	b, ok := l.content[ih+"/"+path]
+func (l *fakeLibrary) OpenFile(_ context.Context, ih infohash.Hash, path string) (io.ReadCloser, error) {
+	b, ok := l.content[ih.String()+"/"+path]
 	if !ok {
 		return nil, errors.New("no such file")
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
+// fileTypes stand in for player.ContentType, with which cmd/seedcast
+// fills File.Type: web imports nothing above it, not even in tests.
+var fileTypes = map[string]string{
+	".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
+	".mp3": "audio/mpeg", ".flac": "audio/flac",
+	".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+	".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+	".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
+	".pdf": "application/pdf",
+}
+
+// file is a file of the library with the type its name gives it.
+func file(p string, n int64) File {
+	t, ok := fileTypes[strings.ToLower(path.Ext(p))]
+	if !ok {
+		t = "application/octet-stream"
+	}
+	return File{Path: p, Length: n, Type: t}
+}
+
+// mustHash parses a test's info hash.
+func mustHash(s string) infohash.Hash {
+	ih, err := infohash.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return ih
+}
+
 func torrent(ih, name string, files ...File) Torrent {
-	t := Torrent{InfoHash: ih, Name: name, Files: files, Magnet: "magnet:?xt=urn:btih:" + ih, TorrentURL: "http://node.test/torrents/" + ih + ".torrent"}
+	t := Torrent{InfoHash: mustHash(ih), Name: name, Files: files, Magnet: "magnet:?xt=urn:btih:" + ih, TorrentURL: "http://node.test/torrents/" + ih + ".torrent"}
 	for _, f := range files {
 		t.Length += f.Length
 	}
@@ -80,21 +112,21 @@ func testPNG(t testing.TB, w, h int) []byte {
 func testLibrary(t testing.TB) *fakeLibrary {
 	return &fakeLibrary{
 		torrents: []Torrent{
-			torrent(pilotIH, "seedcast-pilot.mp4", File{"seedcast-pilot.mp4", 3949668}),
+			torrent(pilotIH, "seedcast-pilot.mp4", file("seedcast-pilot.mp4", 3949668)),
 			torrent(bundleIH, "Night Train",
-				File{"Night Train/01 Overture.mp3", 721042},
-				File{"Night Train/night-train.en.srt", 242},
-				File{"Night Train/night-train.fr.vtt", 71},
-				File{"Night Train/night-train.mp4", 3949668},
-				File{"Night Train/trailer.mp4", 1000},
-				File{"Night Train/trailer.de.vtt", 50},
-				File{"Night Train/notes.md", 159},
-				File{"Night Train/poster.jpg", 76686},
-				File{"Night Train/still-02.png", 86165},
+				file("Night Train/01 Overture.mp3", 721042),
+				file("Night Train/night-train.en.srt", 242),
+				file("Night Train/night-train.fr.vtt", 71),
+				file("Night Train/night-train.mp4", 3949668),
+				file("Night Train/trailer.mp4", 1000),
+				file("Night Train/trailer.de.vtt", 50),
+				file("Night Train/notes.md", 159),
+				file("Night Train/poster.jpg", 76686),
+				file("Night Train/still-02.png", 86165),
 			),
-			torrent(evilIH, evilName, File{evilName + "/" + evilName + ".mp4", 10}, File{evilName + "/cover.png", 10}),
-			{InfoHash: magnetIH, Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH},
-			torrent(docsIH, "papers", File{"papers/a.pdf", 1000}, File{"papers/readme.txt", 10}),
+			torrent(evilIH, evilName, file(evilName+"/"+evilName+".mp4", 10), file(evilName+"/cover.png", 10)),
+			{InfoHash: mustHash(magnetIH), Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH},
+			torrent(docsIH, "papers", file("papers/a.pdf", 1000), file("papers/readme.txt", 10)),
 		},
 		content: map[string][]byte{
 			bundleIH + "/Night Train/poster.jpg": testPNG(t, 320, 180), // any format Go reads
@@ -397,7 +429,7 @@ func TestView(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var files []File
 			for i, p := range tc.files {
-				files = append(files, File{Path: p, Length: int64(100 - i)})
+				files = append(files, file(p, int64(100-i)))
 			}
 			v := s.view(torrent(bundleIH, strings.Split(tc.files[0], "/")[0], files...))
 			if got := v.Files[v.Main].Path; got != tc.wantMain {
@@ -617,5 +649,26 @@ func TestPageICEServers(t *testing.T) {
 				t.Errorf("page data %s lacks %s", b, tt.want)
 			}
 		})
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for _, tt := range []struct{ mimeType, want string }{
+		{"video/mp4", kindVideo},
+		{"Video/WebM", kindVideo},
+		{"audio/mpeg", kindAudio},
+		{"image/jpeg", kindImage},
+		{"image/svg+xml", kindOther},
+		{"text/vtt; charset=utf-8", kindCaption},
+		{"application/x-subrip; charset=utf-8", kindCaption},
+		{"text/plain; charset=utf-8", kindText},
+		{"application/json", kindText},
+		{"video/x-msvideo", kindOther},
+		{"application/octet-stream", kindOther},
+		{"", kindOther},
+	} {
+		if got := kindOf(tt.mimeType); got != tt.want {
+			t.Errorf("kindOf(%q) = %q, want %q", tt.mimeType, got, tt.want)
+		}
 	}
 }

@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"io"
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/swarm"
 	"github.com/seedcast/seedcast/web"
 )
@@ -31,35 +32,27 @@ func (l webLibrary) Torrents() []web.Torrent {
 	return out
 }
 
-func (l webLibrary) Torrent(infohash string) (web.Torrent, bool) {
-	t, ok := l.lookup(infohash)
+func (l webLibrary) Torrent(ih infohash.Hash) (web.Torrent, bool) {
+	t, ok := l.sw.Torrent(metainfo.Hash(ih))
 	if !ok {
 		return web.Torrent{}, false
 	}
 	return l.describe(t), true
 }
 
-func (l webLibrary) lookup(infohash string) (*swarm.Torrent, bool) {
-	var ih metainfo.Hash
-	if n, err := hex.Decode(ih[:], []byte(infohash)); err != nil || n != len(ih) {
-		return nil, false
-	}
-	return l.sw.Torrent(ih)
-}
-
 func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
-	ih := t.InfoHash().HexString()
+	ih := infohash.Hash(t.InfoHash())
 	wt := web.Torrent{
 		InfoHash:   ih,
 		Name:       t.Name(),
 		Length:     t.Length(),
 		Magnet:     t.Magnet(),
-		TorrentURL: l.base + "/torrents/" + ih + ".torrent",
+		TorrentURL: l.base + "/torrents/" + ih.String() + ".torrent",
 	}
 	if files := t.Files(); files != nil {
 		wt.Files = make([]web.File, len(files))
 		for i, f := range files {
-			wt.Files[i] = web.File{Path: f.Path, Length: f.Length}
+			wt.Files[i] = web.File{Path: f.Path, Length: f.Length, Type: player.ContentType(f.Path)}
 		}
 	}
 	return wt
@@ -67,8 +60,8 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 
 // OpenFile opens a file of a torrent; reads wait for its pieces until ctx
 // is done.
-func (l webLibrary) OpenFile(ctx context.Context, infohash, path string) (io.ReadCloser, error) {
-	t, ok := l.lookup(infohash)
+func (l webLibrary) OpenFile(ctx context.Context, ih infohash.Hash, path string) (io.ReadCloser, error) {
+	t, ok := l.sw.Torrent(metainfo.Hash(ih))
 	if !ok {
 		return nil, swarm.ErrNoFile
 	}
