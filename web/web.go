@@ -91,14 +91,14 @@ func (s *Server) iceServers() []ICEServer {
 
 // Server serves the pages.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	errs   httperr.Adapter // answers in plain text
-	pages  httperr.Adapter // answers with error pages
-	base   *url.URL        // PublicURL parsed
-	assets *assets         // nil when the front end is not built
-	tmpl   map[string]*template.Template
-	csp    string // Content-Security-Policy of the pages, without frame-ancestors
+	cfg      Config
+	log      *slog.Logger
+	errs     httperr.Adapter // answers in plain text
+	pageErrs httperr.Adapter // answers with error pages
+	base     *url.URL        // PublicURL parsed
+	assets   *assets         // nil when the front end is not built
+	tmpl     map[string]*template.Template
+	csp      string // Content-Security-Policy of the pages, without frame-ancestors
 
 	posters posterSizes
 }
@@ -129,7 +129,7 @@ func newServer(cfg Config, dist fs.FS) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "web"), base: base}
 	s.errs = httperr.Adapter{Log: s.log}
-	s.pages = httperr.Adapter{Log: s.log, InternalMsg: "Something went wrong on this node.", Render: s.renderError}
+	s.pageErrs = httperr.Adapter{Log: s.log, InternalMsg: "Something went wrong on this node.", Render: s.renderError}
 	s.assets, err = loadAssets(dist)
 	if err != nil {
 		s.log.Warn("front end not built: pages answer 503 until it is; run make", "err", err)
@@ -157,7 +157,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 // page adapts a page handler: its errors become error pages, and it runs
 // only once the front end is built.
 func (s *Server) page(h httperr.Func) http.Handler {
-	hh := s.pages.Handler(h)
+	hh := s.pageErrs.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.assets == nil {
 			// Without the build there is no style sheet to dress a page in.
