@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Peer is what the tracker client needs from the WebRTC side: making
@@ -20,9 +22,9 @@ import (
 // cmd/seedcast; signaling never sees a PeerConnection.
 type Peer interface {
 	// Offer makes an offer to connect for ih.
-	Offer(ctx context.Context, ih ID) (PendingOffer, error)
+	Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error)
 	// Answer answers peer from's offer for ih and returns the answer's SDP.
-	Answer(ctx context.Context, ih, from ID, offerSDP string) (string, error)
+	Answer(ctx context.Context, ih infohash.Hash, from ID, offerSDP string) (string, error)
 }
 
 // PendingOffer is an offer waiting for its answer.
@@ -36,7 +38,7 @@ type PendingOffer interface {
 
 // Announce is one torrent as the client announces it.
 type Announce struct {
-	InfoHash   ID
+	InfoHash   infohash.Hash
 	Left       int64 // -1 while unknown
 	Uploaded   int64
 	Downloaded int64
@@ -137,7 +139,10 @@ type link interface {
 	close()
 }
 
-type joinEvent struct{ ih, peer ID }
+type joinEvent struct {
+	ih   infohash.Hash
+	peer ID
+}
 
 // session is one connection: announce now and every interval, and answer
 // what comes in, until the connection or ctx ends.
@@ -158,7 +163,7 @@ func (c *Client) session(ctx context.Context) error {
 		return err
 	}
 	defer l.close()
-	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]PendingOffer), announced: make(map[ID]bool),
+	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]PendingOffer), announced: make(map[infohash.Hash]bool),
 		sem: make(chan struct{}, maxAnswering)}
 	defer s.closePending()
 
@@ -197,14 +202,14 @@ type session struct {
 	sem chan struct{}
 
 	mu        sync.Mutex
-	pending   map[ID]PendingOffer // by offer id
-	announced map[ID]bool         // torrents announced with "started"
-	torrents  map[ID]bool         // torrents of the last round
+	pending   map[ID]PendingOffer    // by offer id
+	announced map[infohash.Hash]bool // torrents announced with "started"
+	torrents  map[infohash.Hash]bool // torrents of the last round
 }
 
 func (s *session) announceAll() {
 	list := s.c.cfg.Torrents()
-	now := make(map[ID]bool, len(list))
+	now := make(map[infohash.Hash]bool, len(list))
 	for _, a := range list {
 		now[a.InfoHash] = true
 		go s.announce(a)
@@ -255,7 +260,7 @@ func (s *session) announce(a Announce) {
 		s.announced[a.InfoHash] = true
 	}
 	s.mu.Unlock()
-	msg := wireAnnounce{Action: actionAnnounce, InfoHash: a.InfoHash, PeerID: s.c.cfg.PeerID,
+	msg := wireAnnounce{Action: actionAnnounce, InfoHash: ID(a.InfoHash), PeerID: s.c.cfg.PeerID,
 		Uploaded: a.Uploaded, Downloaded: a.Downloaded, Event: event}
 	if a.Left >= 0 {
 		msg.Left = &a.Left
@@ -287,7 +292,7 @@ func (s *session) announce(a Announce) {
 }
 
 // newOffer makes an offer and keeps it until answered or expired.
-func (s *session) newOffer(ih ID) (ID, PendingOffer, error) {
+func (s *session) newOffer(ih infohash.Hash) (ID, PendingOffer, error) {
 	var id ID
 	rand.Read(id[:])
 	ctx, cancel := context.WithTimeout(s.ctx, handshakeWait)
@@ -314,7 +319,7 @@ func (s *session) newOffer(ih ID) (ID, PendingOffer, error) {
 // offerTo offers straight to a peer that just joined a swarm of the
 // node's own tracker, so that browsers which only answer are reached at
 // once rather than at the node's next announce.
-func (s *session) offerTo(ih, peer ID) {
+func (s *session) offerTo(ih infohash.Hash, peer ID) {
 	lc, ok := s.l.(*localLink)
 	if !ok {
 		return
@@ -364,7 +369,7 @@ func (s *session) handle(raw []byte) time.Duration {
 	if m.Action != actionAnnounce {
 		return 0
 	}
-	ih, err := parseJSONID(m.InfoHash)
+	ih, err := parseJSONInfoHash(m.InfoHash)
 	if err != nil {
 		return 0
 	}
@@ -402,7 +407,7 @@ func (s *session) handle(raw []byte) time.Duration {
 
 // answer answers a relayed offer, if the torrent is one the node announces
 // and the node is not already answering too many.
-func (s *session) answer(ih, from, offerID ID, sdp string) {
+func (s *session) answer(ih infohash.Hash, from, offerID ID, sdp string) {
 	s.mu.Lock()
 	known := s.torrents[ih]
 	s.mu.Unlock()
@@ -426,7 +431,7 @@ func (s *session) answer(ih, from, offerID ID, sdp string) {
 			return
 		}
 		s.c.log.Debug("offer answered", "infohash", ih, "peer_id", from, "took", time.Since(start))
-		s.sendJSON(wireAnswer{Action: actionAnnounce, InfoHash: ih, PeerID: s.c.cfg.PeerID, ToPeerID: from,
+		s.sendJSON(wireAnswer{Action: actionAnnounce, InfoHash: ID(ih), PeerID: s.c.cfg.PeerID, ToPeerID: from,
 			Answer: sdpJSON{Type: "answer", SDP: answer}, OfferID: offerID})
 	}()
 }
@@ -452,7 +457,7 @@ func (c *Client) dialLocal(in chan<- []byte, joins chan<- joinEvent, done chan<-
 			case <-lc.Done():
 			}
 		},
-		func(ih, peer ID) {
+		func(ih infohash.Hash, peer ID) {
 			select {
 			case joins <- joinEvent{ih, peer}:
 			default: // the peer will hear the node's next announce

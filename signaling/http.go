@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Limits of an HTTP announce.
@@ -23,7 +25,7 @@ const (
 
 // httpAnnounce is a validated BEP 3 announce.
 type httpAnnounce struct {
-	InfoHash ID
+	InfoHash infohash.Hash
 	PeerID   ID
 	Port     uint16
 	Left     int64 // -1 when absent
@@ -43,9 +45,11 @@ func parseHTTPAnnounce(rawQuery string) (*httpAnnounce, error) {
 		return nil, fmt.Errorf("invalid query: %v", err)
 	}
 	a := &httpAnnounce{Left: -1, Numwant: defaultNumwant}
-	if a.InfoHash, err = rawID(q, "info_hash"); err != nil {
+	ih, err := rawID(q, "info_hash")
+	if err != nil {
 		return nil, err
 	}
+	a.InfoHash = infohash.Hash(ih)
 	if a.PeerID, err = rawID(q, "peer_id"); err != nil {
 		return nil, err
 	}
@@ -233,18 +237,18 @@ func (srv *Server) ServeScrape(w http.ResponseWriter, r *http.Request) {
 		writeBencode(w, httpFailure{Failure: fmt.Sprintf("at most %d info hashes", maxHTTPScrapeIH)})
 		return
 	}
-	var ihs []ID // nil: every swarm
+	var ihs []infohash.Hash // nil: every swarm
 	for _, v := range vs {
-		var id ID
-		if len(v) != len(id) {
+		var ih infohash.Hash
+		if len(v) != len(ih) {
 			writeBencode(w, httpFailure{Failure: "invalid info_hash: want 20 bytes"})
 			return
 		}
-		copy(id[:], v)
-		ihs = append(ihs, id)
+		copy(ih[:], v)
+		ihs = append(ihs, ih)
 	}
 	reply := httpScrapeReply{Files: make(map[string]scrapeFile)}
-	srv.scrapeFiles(ihs, true, func(ih ID, c, i, d int) {
+	srv.scrapeFiles(ihs, true, func(ih infohash.Hash, c, i, d int) {
 		reply.Files[string(ih[:])] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
 	})
 	writeBencode(w, reply)

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // fakeNode seeds every info hash on one TCP port, at the address the
@@ -21,18 +23,18 @@ type fakeNode struct {
 	leechers chan netip.AddrPort
 }
 
-func (n fakeNode) TCPPeer(ih ID, local netip.Addr) (netip.AddrPort, bool, bool) {
+func (n fakeNode) TCPPeer(ih infohash.Hash, local netip.Addr) (netip.AddrPort, bool, bool) {
 	return netip.AddrPortFrom(local, n.port), true, true
 }
 
-func (n fakeNode) Leecher(ih ID, addr netip.AddrPort) {
+func (n fakeNode) Leecher(ih infohash.Hash, addr netip.AddrPort) {
 	select {
 	case n.leechers <- addr:
 	default:
 	}
 }
 
-func announceURL(base string, ih, peer ID, port int, extra string) string {
+func announceURL(base string, ih infohash.Hash, peer ID, port int, extra string) string {
 	q := url.Values{}
 	q.Set("info_hash", string(ih[:]))
 	q.Set("peer_id", string(peer[:]))
@@ -78,7 +80,7 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	ih := ID{1}
+	ih := infohash.Hash{1}
 
 	var r struct {
 		Interval   int    `bencode:"interval"`
@@ -143,7 +145,7 @@ func TestHTTPAnnounceRejects(t *testing.T) {
 	}
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
-	good := announceURL(ts.URL, ID{1}, ID{2}, 7000, "")
+	good := announceURL(ts.URL, infohash.Hash{1}, ID{2}, 7000, "")
 	tests := []struct{ name, url, want string }{
 		{"short info_hash", strings.Replace(good, "info_hash=%01", "info_hash=", 1), "invalid info_hash"},
 		{"no peer_id", strings.Replace(good, "peer_id=", "x=", 1), "invalid peer_id"},

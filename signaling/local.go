@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"errors"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // LocalConn is an in-process connection to the tracker, for the node of
@@ -19,13 +21,13 @@ var ErrClosed = errors.New("signaling: closed")
 // not nil, hears of each peer that newly joins a swarm the node announced
 // in without offers of its own, so that the node can offer to it without
 // waiting for its next announce; it must not block.
-func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih, peer ID)) (*LocalConn, error) {
+func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih infohash.Hash, peer ID)) (*LocalConn, error) {
 	s := srv.newSocket("local")
 	s.local = true
 	s.recv = recv
 	s.joined = joined
 	if s.joined == nil {
-		s.joined = func(ID, ID) {}
+		s.joined = func(infohash.Hash, ID) {}
 	}
 	if !srv.register(s, 1) {
 		return nil, ErrClosed
@@ -56,7 +58,7 @@ func (lc *LocalConn) Done() <-chan struct{} { return lc.s.done }
 
 // SendOffer relays one offer of the node straight to peer to, for a peer
 // that just joined.
-func (lc *LocalConn) SendOffer(ih, from, to, offerID ID, sdp []byte) bool {
+func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byte) bool {
 	var dst *socket
 	lc.s.srv.withSwarm(ih, false, func(sw *swarm) {
 		if p := sw.ws[to]; p != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 func newTestServer(t *testing.T) (*Server, string) {
@@ -46,8 +48,8 @@ func readJSON(t *testing.T, c *websocket.Conn) map[string]any {
 	return m
 }
 
-func announceJSON(ih, peer ID, offers int) map[string]any {
-	m := map[string]any{"action": "announce", "info_hash": ih.binaryString(), "peer_id": peer.binaryString(), "left": 1}
+func announceJSON(ih infohash.Hash, peer ID, offers int) map[string]any {
+	m := map[string]any{"action": "announce", "info_hash": ID(ih).binaryString(), "peer_id": peer.binaryString(), "left": 1}
 	var os []any
 	for i := range offers {
 		os = append(os, map[string]any{"offer": map[string]string{"type": "offer", "sdp": "offer-" + string(rune('a'+i))}, "offer_id": ID{byte(i + 1)}.binaryString()})
@@ -62,7 +64,7 @@ func announceJSON(ih, peer ID, offers int) map[string]any {
 // that every browser's single offer goes to the node in process.
 func TestLocalNodeGetsOffersFirst(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih, node := ID{9}, ID{'-', 'S', 'C'}
+	ih, node := infohash.Hash{9}, ID{'-', 'S', 'C'}
 	got := make(chan []byte, 16)
 	lc, err := srv.ConnectLocal(func(m []byte) { got <- m }, nil)
 	if err != nil {
@@ -100,9 +102,9 @@ func TestLocalNodeGetsOffersFirst(t *testing.T) {
 // without offers, and can offer to it directly.
 func TestLocalNodeHearsJoins(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih, node, browser := ID{9}, ID{'-', 'S', 'C'}, ID{7}
+	ih, node, browser := infohash.Hash{9}, ID{'-', 'S', 'C'}, ID{7}
 	joins := make(chan ID, 4)
-	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH, peer ID) {
+	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH infohash.Hash, peer ID) {
 		if gotIH == ih {
 			joins <- peer
 		}
@@ -145,11 +147,11 @@ type fakeOffer struct {
 	sdp string
 }
 
-func (p *fakePeer) Offer(ctx context.Context, ih ID) (PendingOffer, error) {
+func (p *fakePeer) Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error) {
 	return &fakeOffer{p: p, sdp: "offer-from-fake"}, nil
 }
 
-func (p *fakePeer) Answer(ctx context.Context, ih, from ID, sdp string) (string, error) {
+func (p *fakePeer) Answer(ctx context.Context, ih infohash.Hash, from ID, sdp string) (string, error) {
 	return "answer-to:" + sdp, nil
 }
 
@@ -164,7 +166,7 @@ func (o *fakeOffer) Answered(ctx context.Context, from ID, sdp string) {
 // answered by the second.
 func TestClientsConnectThroughTracker(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih := ID{5}
+	ih := infohash.Hash{5}
 	torrents := func() []Announce { return []Announce{{InfoHash: ih, Left: 0}} }
 	remote := &fakePeer{answered: make(chan string, 16)}
 	node := &fakePeer{answered: make(chan string, 16)}

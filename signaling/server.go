@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Config configures a Server. The zero value of every field means its
@@ -52,12 +54,12 @@ type Node interface {
 	// serves ih to a client that reached the tracker at local (the tracker's
 	// end of that client's connection), whether the node is seeding, and
 	// false if the node does not have ih.
-	TCPPeer(ih ID, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
+	TCPPeer(ih infohash.Hash, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
 	// Leecher tells the node of an HTTP client still downloading ih at
 	// addr, so that the node can connect to it: some clients (Transmission
 	// among them) never dial a peer on a loopback or martian address, and
 	// would otherwise wait for the node to find them.
-	Leecher(ih ID, addr netip.AddrPort)
+	Leecher(ih infohash.Hash, addr netip.AddrPort)
 }
 
 // Server is a tracker. Its zero value is not usable: call New.
@@ -66,7 +68,7 @@ type Server struct {
 	log *slog.Logger
 
 	mu     sync.RWMutex
-	swarms map[ID]*swarm
+	swarms map[infohash.Hash]*swarm
 
 	sockMu  sync.Mutex
 	sockets map[*socket]struct{}
@@ -118,7 +120,7 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "tracker"),
-		swarms:  make(map[ID]*swarm),
+		swarms:  make(map[infohash.Hash]*swarm),
 		sockets: make(map[*socket]struct{}),
 	}, nil
 }
@@ -183,7 +185,7 @@ func (srv *Server) Close() error {
 // a new one. The server's read lock is held throughout so that expire,
 // which deletes empty swarms under the write lock, cannot orphan a swarm f
 // is adding to.
-func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
+func (srv *Server) withSwarm(ih infohash.Hash, create bool, f func(sw *swarm)) bool {
 	srv.mu.RLock()
 	if sw := srv.swarms[ih]; sw != nil {
 		sw.mu.Lock()
@@ -216,9 +218,9 @@ func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
 // (at most maxScrapeAll) when ihs is nil. With withNode, the node of this
 // process counts as a seeder of what it seeds: HTTP clients are listed its
 // TCP listener.
-func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complete, incomplete, downloaded int)) {
+func (srv *Server) scrapeFiles(ihs []infohash.Hash, withNode bool, each func(ih infohash.Hash, complete, incomplete, downloaded int)) {
 	const maxScrapeAll = 1000
-	one := func(ih ID, sw *swarm) {
+	one := func(ih infohash.Hash, sw *swarm) {
 		c, i := sw.counts()
 		if withNode && srv.nodeSeeds(ih) {
 			c++
@@ -248,7 +250,7 @@ func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complet
 }
 
 // nodeSeeds reports whether the node of this process seeds ih.
-func (srv *Server) nodeSeeds(ih ID) bool {
+func (srv *Server) nodeSeeds(ih infohash.Hash) bool {
 	if srv.cfg.Node == nil {
 		return false
 	}

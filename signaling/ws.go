@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Timing of a WebSocket. Browsers answer pings without help from the page,
@@ -27,7 +29,10 @@ var upgrader = websocket.Upgrader{
 }
 
 // swarmKey is one (info hash, peer id) pair a socket announced.
-type swarmKey struct{ ih, peer ID }
+type swarmKey struct {
+	ih   infohash.Hash
+	peer ID
+}
 
 // socket is one WebSocket client: one read pump, one write pump, and a
 // bounded queue between the tracker and the write pump.
@@ -41,7 +46,7 @@ type socket struct {
 	// sends it, and joined hears of peers that start in its swarms.
 	local  bool
 	recv   func(msg []byte)
-	joined func(ih, peer ID)
+	joined func(ih infohash.Hash, peer ID)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -203,7 +208,7 @@ func (srv *Server) handleWS(s *socket, msg []byte) {
 		errors.As(err, &re)
 		srv.stats.WSRejected.Add(1)
 		srv.log.Debug("bad tracker message", "remote", s.addr, "err", err)
-		s.reply(failureReply{Action: re.Action, InfoHash: re.InfoHash, Failure: re.Reason})
+		s.reply(re.reply())
 		return
 	}
 	switch {
@@ -216,11 +221,11 @@ func (srv *Server) handleWS(s *socket, msg []byte) {
 	}
 }
 
-func (srv *Server) wsScrape(ihs []ID) scrapeReply {
+func (srv *Server) wsScrape(ihs []infohash.Hash) scrapeReply {
 	r := scrapeReply{Action: actionScrape, Files: make(map[string]scrapeFile)}
 	r.Flags.MinRequestInterval = int(srv.cfg.WSInterval / time.Second)
-	srv.scrapeFiles(ihs, false, func(ih ID, c, i, d int) {
-		r.Files[ih.binaryString()] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
+	srv.scrapeFiles(ihs, false, func(ih infohash.Hash, c, i, d int) {
+		r.Files[ID(ih).binaryString()] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
 	})
 	return r
 }
@@ -316,20 +321,20 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		delete(s.keys, swarmKey{ih, req.PeerID})
 		c, i := 0, 0
 		srv.withSwarm(ih, false, func(sw *swarm) { c, i = sw.counts() })
-		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ih, Complete: c, Incomplete: i})
+		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 		return
 	}
 	recipients, c, i, err := srv.touchWS(s, req, len(req.Offers))
 	if err != nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: err.Error()})
+		s.reply(failure(ih, err.Error()))
 		return
 	}
 	srv.log.Debug("announce", "infohash", ih, "peer_id", req.PeerID, "remote", s.addr,
 		"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
 	// The announcer hears back before its offers go out, as in
 	// bittorrent-tracker.
-	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ih, Complete: c, Incomplete: i})
+	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 	for n, to := range recipients {
 		o := req.Offers[n]
 		b, err := marshalOffer(ih, req.PeerID, o.ID, o.SDP)
@@ -352,7 +357,7 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	ih := req.InfoHashes[0]
 	if _, _, _, err := srv.touchWS(s, req, 0); err != nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: err.Error()})
+		s.reply(failure(ih, err.Error()))
 		return
 	}
 	var to *socket
@@ -363,10 +368,10 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	})
 	if to == nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: "unknown to_peer_id: the offering peer left the swarm"})
+		s.reply(failure(ih, "unknown to_peer_id: the offering peer left the swarm"))
 		return
 	}
-	b, err := json.Marshal(answerRelay{Action: actionAnnounce, Answer: req.Answer, OfferID: req.OfferID, PeerID: req.PeerID, InfoHash: ih})
+	b, err := json.Marshal(answerRelay{Action: actionAnnounce, Answer: req.Answer, OfferID: req.OfferID, PeerID: req.PeerID, InfoHash: ID(ih)})
 	if err != nil {
 		srv.log.Error("marshal answer", "err", err)
 		return
@@ -388,8 +393,8 @@ func (srv *Server) removeWS(s *socket, k swarmKey) {
 	})
 }
 
-func marshalOffer(ih, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
-	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ih})
+func marshalOffer(ih infohash.Hash, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
+	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ID(ih)})
 }
 
 func (srv *Server) wsIntervalSecs() int { return int(srv.cfg.WSInterval / time.Second) }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
@@ -308,7 +309,7 @@ type trackerNode struct {
 	natIP netip.Addr
 }
 
-func (n trackerNode) TCPPeer(ih signaling.ID, local netip.Addr) (netip.AddrPort, bool, bool) {
+func (n trackerNode) TCPPeer(ih infohash.Hash, local netip.Addr) (netip.AddrPort, bool, bool) {
 	t, ok := n.sw.Torrent(metainfo.Hash(ih))
 	if !ok {
 		return netip.AddrPort{}, false, false
@@ -320,6 +321,6 @@ func (n trackerNode) TCPPeer(ih signaling.ID, local netip.Addr) (netip.AddrPort,
 	return netip.AddrPortFrom(ip, uint16(n.sw.Port())), t.Seeding(), true
 }
 
-func (n trackerNode) Leecher(ih signaling.ID, addr netip.AddrPort) {
+func (n trackerNode) Leecher(ih infohash.Hash, addr netip.AddrPort) {
 	n.sw.AddPeer(metainfo.Hash(ih), addr.String())
 }
