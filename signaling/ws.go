@@ -204,10 +204,15 @@ func (s *socket) writePump() {
 func (srv *Server) handleWS(s *socket, msg []byte) {
 	req, err := parseRequest(msg)
 	if err != nil {
-		var re *requestError
-		errors.As(err, &re)
 		srv.stats.WSRejected.Add(1)
 		srv.log.Debug("bad tracker message", "remote", s.addr, "err", err)
+		re, ok := errors.AsType[*requestError](err)
+		if !ok {
+			// parseRequest documents only *requestError; should that
+			// change, the reply still carries an action, so that the
+			// browser keeps its socket.
+			re = &requestError{Action: actionAnnounce, Reason: err.Error()}
+		}
 		s.reply(re.reply())
 		return
 	}
