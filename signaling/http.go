@@ -203,9 +203,9 @@ func localAddr(r *http.Request) netip.Addr {
 	return netip.Addr{}
 }
 
-// ServeScrape serves an HTTP scrape (BEP 48): counts for each info_hash
+// serveScrape serves an HTTP scrape (BEP 48): counts for each info_hash
 // given, or for every swarm when none is.
-func (srv *Server) ServeScrape(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) serveScrape(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.RawQuery) > maxQueryBytes {
 		writeBencode(w, httpFailure("query too long"))
 		return

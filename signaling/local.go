@@ -13,11 +13,13 @@ type LocalConn struct {
 	s *socket
 }
 
-// ErrClosed is returned by a LocalConn after it or its Server closed.
+// ErrClosed is returned by a LocalConn after it closed or its Server's Run
+// ended, and by ConnectLocal after Run ended.
 var ErrClosed = errors.New("signaling: closed")
 
 // ConnectLocal connects the node of this process. recv receives every
-// message the tracker sends it, in order, from one goroutine. joined, if
+// message the tracker sends it, in order, from one goroutine; it must
+// return promptly once Done is closed, for Run waits for it. joined, if
 // not nil, hears of each peer that newly joins a swarm the node announced
 // in without offers of its own, so that the node can offer to it without
 // waiting for its next announce; it must not block.
@@ -79,7 +81,8 @@ func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byt
 	return false
 }
 
-// Close removes the node's peers from their swarms.
+// Close removes the node's peers from their swarms. It does not wait for
+// recv to return; Run does, when it ends.
 func (lc *LocalConn) Close() error {
 	lc.s.close()
 	return nil

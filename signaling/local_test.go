@@ -3,7 +3,6 @@ package signaling
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -20,12 +19,7 @@ func newTestServer(t *testing.T) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ts.Close()
-	})
-	return srv, "ws" + strings.TrimPrefix(ts.URL, "http") + "/announce"
+	return srv, "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
 }
 
 func dialWS(t *testing.T, url string) *websocket.Conn {

@@ -88,8 +88,9 @@ type Stats struct {
 	HTTPAnnounce atomic.Int64 // HTTP announces served
 }
 
-// New returns a Server. It starts nothing; Handler serves requests and Run
-// expires peers that stopped announcing.
+// New returns a Server. It starts nothing: Register adds its routes to a
+// mux, and Run expires peers that stopped announcing and closes every
+// socket when it ends.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -128,18 +129,22 @@ func New(cfg Config) (*Server, error) {
 // Stats returns the server's counters.
 func (srv *Server) Stats() *Stats { return &srv.stats }
 
-// Handler returns the tracker's routes: GET /announce (a WebSocket upgrade
-// or an HTTP announce) and GET /scrape.
-func (srv *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /announce", srv.ServeAnnounce)
-	mux.HandleFunc("GET /scrape", srv.ServeScrape)
-	return mux
+// Register adds the tracker's routes to mux: GET /announce, a WebSocket
+// upgrade into the WebTorrent tracker or else an HTTP announce (BEP 3), and
+// GET /scrape (BEP 48).
+func (srv *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /announce", srv.serveAnnounce)
+	mux.HandleFunc("GET /scrape", srv.serveScrape)
 }
 
-// Run expires peers that have not announced for three intervals, until ctx
-// is done. It always returns nil.
+// Run expires peers that have not announced for three intervals until ctx
+// is done. Then it closes every WebSocket and local connection, waits for
+// their goroutines, and returns nil; a socket that connects after that is
+// refused (ConnectLocal returns ErrClosed). The WebSockets must be closed
+// here because http.Server.Shutdown does not wait for hijacked
+// connections. Run is meant to be called once.
 func (srv *Server) Run(ctx context.Context) error {
+	defer srv.close()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
@@ -167,9 +172,11 @@ func (srv *Server) expire(now time.Time) {
 	}
 }
 
-// Close closes every WebSocket and waits for their goroutines. It is safe
-// to call more than once.
-func (srv *Server) Close() error {
+// close refuses new sockets, closes every socket and waits for their
+// goroutines. A WebSocket's pumps end within a second or so: the write pump
+// gives its close frame a second, then closes the conn under the read
+// pump. A local socket's pump ends once its recv returns.
+func (srv *Server) close() {
 	srv.sockMu.Lock()
 	srv.closed = true
 	for s := range srv.sockets {
@@ -177,7 +184,6 @@ func (srv *Server) Close() error {
 	}
 	srv.sockMu.Unlock()
 	srv.wg.Wait()
-	return nil
 }
 
 // withSwarm runs f on the swarm of ih under its lock, creating the swarm if

@@ -58,9 +58,9 @@ type socket struct {
 	keys   map[swarmKey]struct{}
 }
 
-// ServeAnnounce serves GET /announce: a WebSocket upgrade joins the
+// serveAnnounce serves GET /announce: a WebSocket upgrade joins the
 // WebTorrent tracker; any other request is an HTTP announce.
-func (srv *Server) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		srv.serveHTTPAnnounce(w, r)
 		return
@@ -91,8 +91,8 @@ func (srv *Server) newSocket(addr string) *socket {
 	}
 }
 
-// register adds s to the server's sockets, with n goroutines to wait for
-// on Close, unless the server is closed.
+// register adds s to the server's sockets, with n goroutines for Run to
+// wait for when it ends, unless it has ended.
 func (srv *Server) register(s *socket, n int) bool {
 	srv.sockMu.Lock()
 	defer srv.sockMu.Unlock()
