@@ -59,8 +59,14 @@ func (lc *LocalConn) Send(msg []byte) error {
 func (lc *LocalConn) Done() <-chan struct{} { return lc.s.done }
 
 // SendOffer relays one offer of the node straight to peer to, for a peer
-// that just joined.
+// that just joined. It reports whether the offer was queued for to; it is
+// not once the connection is closed.
 func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byte) bool {
+	select {
+	case <-lc.s.done:
+		return false
+	default:
+	}
 	var dst *socket
 	lc.s.srv.withSwarm(ih, false, func(sw *swarm) {
 		if p := sw.ws[to]; p != nil {

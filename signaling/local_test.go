@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,5 +190,81 @@ func TestClientsConnectThroughTracker(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the remote client's offers were never answered by the node")
+	}
+}
+
+// slowPeer makes offers that complete only when release is closed, however
+// their context ends, and counts the offers made and closed, and what
+// happened after the client's Run returned.
+type slowPeer struct {
+	release chan struct{}
+	made    chan struct{} // one send per offer that Offer starts
+	ran     atomic.Bool   // set when Run has returned
+	mu      sync.Mutex
+	offers  int
+	closed  int
+	late    int // offers made or closed after Run returned
+}
+
+type slowOffer struct{ p *slowPeer }
+
+func (p *slowPeer) Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error) {
+	p.made <- struct{}{}
+	<-p.release
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.offers++
+	if p.ran.Load() {
+		p.late++
+	}
+	return &slowOffer{p: p}, nil
+}
+
+func (p *slowPeer) Answer(ctx context.Context, ih infohash.Hash, from ID, sdp string) (string, error) {
+	return "", context.Canceled
+}
+
+func (o *slowOffer) SDP() string                                       { return "offer" }
+func (o *slowOffer) Answered(ctx context.Context, from ID, sdp string) {}
+func (o *slowOffer) Close() {
+	o.p.mu.Lock()
+	defer o.p.mu.Unlock()
+	o.p.closed++
+	if o.p.ran.Load() {
+		o.p.late++
+	}
+}
+
+// TestClientClosesLateOffers ends a client while its offers are still
+// being made: Run must wait for them, and close each one, since no
+// session is left to hear its answer.
+func TestClientClosesLateOffers(t *testing.T) {
+	srv, _ := newTestServer(t)
+	const offers = 3
+	p := &slowPeer{release: make(chan struct{}), made: make(chan struct{}, offers)}
+	cl, err := NewClient(ClientConfig{Local: srv, PeerID: ID{1}, Peer: p, Offers: offers,
+		Torrents: func() []Announce { return []Announce{{InfoHash: infohash.Hash{2}, Left: 0}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() {
+		err := cl.Run(ctx)
+		p.ran.Store(true)
+		ran <- err
+	}()
+	for range offers {
+		<-p.made
+	}
+	cancel()
+	close(p.release)
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offers != offers || p.closed != offers || p.late != 0 {
+		t.Errorf("%d offers made, %d closed, %d of those after Run returned; want %d, %d and 0", p.offers, p.closed, p.late, offers, offers)
 	}
 }
