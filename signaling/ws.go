@@ -13,8 +13,10 @@ import (
 	"github.com/seedcast/seedcast/infohash"
 )
 
-// Timing of a WebSocket. Browsers answer pings without help from the page,
-// so a dead socket is noticed within pongWait even if it never announces.
+// Timing of a WebSocket, the server's and the client's alike. Browsers
+// answer pings without help from the page, so a dead socket is noticed
+// within pongWait even if it never announces; the client waits the
+// announce interval on top, in case a tracker does not answer pings.
 const (
 	writeWait  = 10 * time.Second
 	pongWait   = 75 * time.Second
