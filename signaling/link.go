@@ -22,9 +22,9 @@ const linkQueueLen = 256
 // errQueueFull is why a message for the tracker was dropped.
 var errQueueFull = errors.New("signaling: send queue full")
 
-// report hands the first error that ends a link to its session without
+// reportLinkErr hands the first error that ends a link to its session without
 // blocking: errc has room for one, and later errors add nothing.
-func report(errc chan<- error, err error) {
+func reportLinkErr(errc chan<- error, err error) {
 	select {
 	case errc <- err:
 	default:
@@ -60,7 +60,7 @@ func (c *Client) dialLocal(in chan<- []byte, joins chan<- joinEvent, done chan<-
 	l := &localLink{conn: lc}
 	l.wg.Go(func() {
 		<-lc.Done()
-		report(done, ErrClosed)
+		reportLinkErr(done, ErrClosed)
 	})
 	return l, nil
 }
@@ -121,7 +121,7 @@ func (l *wsLink) readPump(in chan<- []byte, done chan<- error) {
 	for {
 		_, msg, err := l.conn.ReadMessage()
 		if err != nil {
-			report(done, err)
+			reportLinkErr(done, err)
 			return
 		}
 		l.extendRead()
