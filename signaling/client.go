@@ -25,8 +25,9 @@ type Peer interface {
 }
 
 // PendingOffer is an offer waiting for its answer. The client calls either
-// Answered or Close, once: Close when no answer came within offerTTL or the
-// connection to the tracker ended first.
+// Answered or Close, once: Close when no answer came within 50 s
+// (WebTorrent's offer timeout) or the connection to the tracker ended
+// first.
 type PendingOffer interface {
 	SDP() string
 	// Answered completes the connection with peer from's answer. It
