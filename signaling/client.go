@@ -8,11 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Peer is what the tracker client needs from the WebRTC side: making
@@ -20,15 +19,19 @@ import (
 // cmd/seedcast; signaling never sees a PeerConnection.
 type Peer interface {
 	// Offer makes an offer to connect for ih.
-	Offer(ctx context.Context, ih ID) (PendingOffer, error)
+	Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error)
 	// Answer answers peer from's offer for ih and returns the answer's SDP.
-	Answer(ctx context.Context, ih, from ID, offerSDP string) (string, error)
+	Answer(ctx context.Context, ih infohash.Hash, from ID, offerSDP string) (string, error)
 }
 
-// PendingOffer is an offer waiting for its answer.
+// PendingOffer is an offer waiting for its answer. The client calls either
+// Answered or Close, once: Close when no answer came within 50 s
+// (WebTorrent's offer timeout) or the connection to the tracker ended
+// first.
 type PendingOffer interface {
 	SDP() string
-	// Answered completes the connection with peer from's answer.
+	// Answered completes the connection with peer from's answer. It
+	// returns when ctx is done, if not before.
 	Answered(ctx context.Context, from ID, answerSDP string)
 	// Close abandons the offer.
 	Close()
@@ -36,7 +39,7 @@ type PendingOffer interface {
 
 // Announce is one torrent as the client announces it.
 type Announce struct {
-	InfoHash   ID
+	InfoHash   infohash.Hash
 	Left       int64 // -1 while unknown
 	Uploaded   int64
 	Downloaded int64
@@ -73,9 +76,11 @@ type Client struct {
 	log *slog.Logger
 }
 
-// Timing of the client. offerTTL is WebTorrent's OFFER_TIMEOUT.
+// Timing of the client. offerTTL is WebTorrent's OFFER_TIMEOUT; offers are
+// swept every offerSweep, so one lives at most offerTTL+offerSweep.
 const (
 	offerTTL        = 50 * time.Second
+	offerSweep      = 5 * time.Second
 	defaultInterval = 120 * time.Second
 	minInterval     = 5 * time.Second
 	maxBackoff      = 5 * time.Minute
@@ -108,7 +113,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 }
 
 // Run announces until ctx is done, reconnecting with exponential back-off
-// and jitter. It returns nil when ctx is done.
+// and jitter. It returns nil when ctx is done, and only once every
+// goroutine it started has stopped and every offer it made has been
+// answered or closed.
 func (c *Client) Run(ctx context.Context) error {
 	backoff := time.Second
 	for {
@@ -122,10 +129,12 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := backoff/2 + mrand.N(backoff/2+1)
 		c.log.Info("tracker connection lost; reconnecting", "err", err, "in", wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
-		case <-time.After(wait):
+		case <-t.C:
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
@@ -133,42 +142,61 @@ func (c *Client) Run(ctx context.Context) error {
 
 // link is one connection to a tracker.
 type link interface {
+	// send queues msg for the tracker without blocking.
 	send(msg []byte) error
+	// setInterval tells the link how often the session announces. The
+	// tracker answers every announce, so a link that stays silent for
+	// longer than that, pongs included, is dead.
+	setInterval(d time.Duration)
+	// close ends the link and waits for its goroutines.
 	close()
 }
 
-type joinEvent struct{ ih, peer ID }
+type joinEvent struct {
+	ih   infohash.Hash
+	peer ID
+}
 
 // session is one connection: announce now and every interval, and answer
-// what comes in, until the connection or ctx ends.
+// what comes in, until the connection or ctx ends. It returns once every
+// goroutine it started has stopped.
 func (c *Client) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	in := make(chan []byte, 256)
 	joins := make(chan joinEvent, 64)
-	linkDone := make(chan error, 1)
+	linkDone := make(chan error, 1) // the first error that ends the link
+	interval := defaultInterval
+	if c.cfg.MaxInterval > 0 {
+		interval = min(interval, c.cfg.MaxInterval)
+	}
 	var l link
 	var err error
 	if c.cfg.Local != nil {
 		l, err = c.dialLocal(in, joins, linkDone)
 	} else {
-		l, err = c.dialWS(ctx, in, linkDone)
+		l, err = c.dialWS(ctx, interval, in, linkDone)
 	}
 	if err != nil {
 		return err
 	}
-	defer l.close()
-	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]PendingOffer), announced: make(map[ID]bool),
+	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]pendingOffer), announced: make(map[infohash.Hash]bool),
 		sem: make(chan struct{}, maxAnswering)}
-	defer s.closePending()
+	defer func() {
+		// In this order: the context first, so that offers being made
+		// see it, then the offers, so that one made from here on is
+		// closed at once, then the link and the goroutines.
+		cancel()
+		s.closePending()
+		l.close()
+		s.wg.Wait()
+	}()
 
-	interval := defaultInterval
-	if c.cfg.MaxInterval > 0 {
-		interval = min(interval, c.cfg.MaxInterval)
-	}
 	s.announceAll()
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
+	sweep := time.NewTicker(offerSweep)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -178,10 +206,13 @@ func (c *Client) session(ctx context.Context) error {
 		case msg := <-in:
 			if iv := s.handle(msg); iv > 0 && iv != interval {
 				interval = iv
+				l.setInterval(interval)
 				timer.Reset(interval)
 			}
 		case j := <-joins:
 			s.offerTo(j.ih, j.peer)
+		case now := <-sweep.C:
+			s.expireOffers(now)
 		case <-timer.C:
 			s.announceAll()
 			timer.Reset(interval)
@@ -193,21 +224,34 @@ func (c *Client) session(ctx context.Context) error {
 type session struct {
 	c   *Client
 	l   link
-	ctx context.Context
+	ctx context.Context // done when the session ends
 	sem chan struct{}
+	// wg counts every goroutine the session starts. Only the session's
+	// own goroutine adds to it, and it waits after its loop has ended.
+	wg sync.WaitGroup
 
 	mu        sync.Mutex
-	pending   map[ID]PendingOffer // by offer id
-	announced map[ID]bool         // torrents announced with "started"
-	torrents  map[ID]bool         // torrents of the last round
+	closed    bool                   // the session ended: no more pending offers
+	pending   map[ID]pendingOffer    // by offer id
+	announced map[infohash.Hash]bool // torrents announced with "started"
+	torrents  map[infohash.Hash]bool // torrents of the last round
 }
+
+// pendingOffer is an offer of the session waiting for its answer.
+type pendingOffer struct {
+	po      PendingOffer
+	expires time.Time
+}
+
+// errSessionClosed is why an offer made as its session ended is dropped.
+var errSessionClosed = errors.New("signaling: tracker connection closed")
 
 func (s *session) announceAll() {
 	list := s.c.cfg.Torrents()
-	now := make(map[ID]bool, len(list))
+	now := make(map[infohash.Hash]bool, len(list))
 	for _, a := range list {
 		now[a.InfoHash] = true
-		go s.announce(a)
+		s.wg.Go(func() { s.announce(a) })
 	}
 	s.mu.Lock()
 	s.torrents = now
@@ -255,7 +299,7 @@ func (s *session) announce(a Announce) {
 		s.announced[a.InfoHash] = true
 	}
 	s.mu.Unlock()
-	msg := wireAnnounce{Action: actionAnnounce, InfoHash: a.InfoHash, PeerID: s.c.cfg.PeerID,
+	msg := wireAnnounce{Action: actionAnnounce, InfoHash: ID(a.InfoHash), PeerID: s.c.cfg.PeerID,
 		Uploaded: a.Uploaded, Downloaded: a.Downloaded, Event: event}
 	if a.Left >= 0 {
 		msg.Left = &a.Left
@@ -264,9 +308,7 @@ func (s *session) announce(a Announce) {
 	offers := make([]wireOffer, s.c.cfg.Offers)
 	ok := make([]bool, len(offers))
 	for i := range offers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			id, po, err := s.newOffer(a.InfoHash)
 			if err != nil {
 				s.c.log.Debug("make offer", "infohash", a.InfoHash, "err", err)
@@ -274,7 +316,7 @@ func (s *session) announce(a Announce) {
 			}
 			offers[i] = wireOffer{Offer: sdpJSON{Type: "offer", SDP: po.SDP()}, OfferID: id}
 			ok[i] = true
-		}()
+		})
 	}
 	wg.Wait()
 	for i, o := range offers {
@@ -286,8 +328,9 @@ func (s *session) announce(a Announce) {
 	s.sendJSON(msg)
 }
 
-// newOffer makes an offer and keeps it until answered or expired.
-func (s *session) newOffer(ih ID) (ID, PendingOffer, error) {
+// newOffer makes an offer and keeps it until answered or expired. An offer
+// made after the session ended is closed at once.
+func (s *session) newOffer(ih infohash.Hash) (ID, PendingOffer, error) {
 	var id ID
 	rand.Read(id[:])
 	ctx, cancel := context.WithTimeout(s.ctx, handshakeWait)
@@ -297,29 +340,54 @@ func (s *session) newOffer(ih ID) (ID, PendingOffer, error) {
 		return id, nil, err
 	}
 	s.mu.Lock()
-	s.pending[id] = po
-	s.mu.Unlock()
-	time.AfterFunc(offerTTL, func() {
-		s.mu.Lock()
-		left, ok := s.pending[id]
-		delete(s.pending, id)
+	if s.closed {
 		s.mu.Unlock()
-		if ok {
-			left.Close()
-		}
-	})
+		po.Close()
+		return id, nil, errSessionClosed
+	}
+	s.pending[id] = pendingOffer{po: po, expires: time.Now().Add(offerTTL)}
+	s.mu.Unlock()
 	return id, po, nil
+}
+
+// expireOffers closes the offers that have waited offerTTL for an answer.
+func (s *session) expireOffers(now time.Time) {
+	var expired []PendingOffer
+	s.mu.Lock()
+	for id, p := range s.pending {
+		if !now.Before(p.expires) {
+			expired = append(expired, p.po)
+			delete(s.pending, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, po := range expired {
+		po.Close()
+	}
+}
+
+// closePending closes every offer still waiting and makes newOffer close
+// the ones that complete later.
+func (s *session) closePending() {
+	s.mu.Lock()
+	s.closed = true
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	for _, p := range pending {
+		p.po.Close()
+	}
 }
 
 // offerTo offers straight to a peer that just joined a swarm of the
 // node's own tracker, so that browsers which only answer are reached at
 // once rather than at the node's next announce.
-func (s *session) offerTo(ih, peer ID) {
+func (s *session) offerTo(ih infohash.Hash, peer ID) {
 	lc, ok := s.l.(*localLink)
 	if !ok {
 		return
 	}
-	go func() {
+	s.wg.Go(func() {
 		id, po, err := s.newOffer(ih)
 		if err != nil {
 			s.c.log.Debug("make offer", "infohash", ih, "err", err)
@@ -327,7 +395,7 @@ func (s *session) offerTo(ih, peer ID) {
 		}
 		sdp, _ := json.Marshal(sdpJSON{Type: "offer", SDP: po.SDP()})
 		lc.conn.SendOffer(ih, s.c.cfg.PeerID, peer, id, sdp)
-	}()
+	})
 }
 
 func (s *session) sendJSON(v any) {
@@ -364,7 +432,7 @@ func (s *session) handle(raw []byte) time.Duration {
 	if m.Action != actionAnnounce {
 		return 0
 	}
-	ih, err := parseJSONID(m.InfoHash)
+	ih, err := parseJSONInfoHash(m.InfoHash)
 	if err != nil {
 		return 0
 	}
@@ -382,14 +450,14 @@ func (s *session) handle(raw []byte) time.Duration {
 		s.answer(ih, from, offerID, m.Offer.SDP)
 	case m.Answer != nil && from != s.c.cfg.PeerID:
 		s.mu.Lock()
-		po, ok := s.pending[offerID]
+		p, ok := s.pending[offerID]
 		delete(s.pending, offerID)
 		s.mu.Unlock()
 		if !ok {
 			s.c.log.Debug("answer to unknown or expired offer", "infohash", ih, "peer_id", from)
 			return 0
 		}
-		go po.Answered(s.ctx, from, m.Answer.SDP)
+		s.wg.Go(func() { p.po.Answered(s.ctx, from, m.Answer.SDP) })
 	case m.Interval > 0:
 		iv := max(time.Duration(m.Interval)*time.Second, minInterval)
 		if s.c.cfg.MaxInterval > 0 {
@@ -402,7 +470,7 @@ func (s *session) handle(raw []byte) time.Duration {
 
 // answer answers a relayed offer, if the torrent is one the node announces
 // and the node is not already answering too many.
-func (s *session) answer(ih, from, offerID ID, sdp string) {
+func (s *session) answer(ih infohash.Hash, from, offerID ID, sdp string) {
 	s.mu.Lock()
 	known := s.torrents[ih]
 	s.mu.Unlock()
@@ -415,7 +483,7 @@ func (s *session) answer(ih, from, offerID ID, sdp string) {
 		s.c.log.Debug("too many offers being answered; offer dropped", "infohash", ih, "peer_id", from)
 		return
 	}
-	go func() {
+	s.wg.Go(func() {
 		defer func() { <-s.sem }()
 		ctx, cancel := context.WithTimeout(s.ctx, handshakeWait)
 		defer cancel()
@@ -426,122 +494,7 @@ func (s *session) answer(ih, from, offerID ID, sdp string) {
 			return
 		}
 		s.c.log.Debug("offer answered", "infohash", ih, "peer_id", from, "took", time.Since(start))
-		s.sendJSON(wireAnswer{Action: actionAnnounce, InfoHash: ih, PeerID: s.c.cfg.PeerID, ToPeerID: from,
+		s.sendJSON(wireAnswer{Action: actionAnnounce, InfoHash: ID(ih), PeerID: s.c.cfg.PeerID, ToPeerID: from,
 			Answer: sdpJSON{Type: "answer", SDP: answer}, OfferID: offerID})
-	}()
-}
-
-func (s *session) closePending() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, po := range s.pending {
-		po.Close()
-		delete(s.pending, id)
-	}
-}
-
-// localLink is a connection to the tracker of this process.
-type localLink struct{ conn *LocalConn }
-
-func (c *Client) dialLocal(in chan<- []byte, joins chan<- joinEvent, done chan<- error) (link, error) {
-	var lc *LocalConn
-	lc, err := c.cfg.Local.ConnectLocal(
-		func(msg []byte) {
-			select {
-			case in <- msg:
-			case <-lc.Done():
-			}
-		},
-		func(ih, peer ID) {
-			select {
-			case joins <- joinEvent{ih, peer}:
-			default: // the peer will hear the node's next announce
-			}
-		})
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		<-lc.Done()
-		done <- ErrClosed
-	}()
-	return &localLink{conn: lc}, nil
-}
-
-func (l *localLink) send(msg []byte) error { return l.conn.Send(msg) }
-func (l *localLink) close()                { l.conn.Close() }
-
-// wsLink is a WebSocket to a tracker, with one read pump and one write
-// pump.
-type wsLink struct {
-	conn *websocket.Conn
-	out  chan []byte
-	done chan struct{}
-	once sync.Once
-}
-
-func (c *Client) dialWS(ctx context.Context, in chan<- []byte, done chan<- error) (link, error) {
-	d := websocket.Dialer{HandshakeTimeout: 15 * time.Second, Proxy: http.ProxyFromEnvironment}
-	conn, _, err := d.DialContext(ctx, c.cfg.URL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", c.cfg.URL, err)
-	}
-	conn.SetReadLimit(maxMsgBytes)
-	l := &wsLink{conn: conn, out: make(chan []byte, 256), done: make(chan struct{})}
-	go func() {
-		defer l.close()
-		for {
-			conn.SetReadDeadline(time.Now().Add(pongWait + defaultInterval))
-			_, msg, err := conn.ReadMessage()
-			if err != nil {
-				done <- err
-				return
-			}
-			select {
-			case in <- msg:
-			case <-l.done:
-				return
-			}
-		}
-	}()
-	go func() {
-		ping := time.NewTicker(pingPeriod)
-		defer ping.Stop()
-		for {
-			select {
-			case msg := <-l.out:
-				conn.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-					l.close()
-					return
-				}
-			case <-ping.C:
-				if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-					l.close()
-					return
-				}
-			case <-l.done:
-				return
-			}
-		}
-	}()
-	return l, nil
-}
-
-func (l *wsLink) send(msg []byte) error {
-	select {
-	case l.out <- msg:
-		return nil
-	case <-l.done:
-		return ErrClosed
-	default:
-		return errors.New("signaling: send queue full")
-	}
-}
-
-func (l *wsLink) close() {
-	l.once.Do(func() {
-		close(l.done)
-		l.conn.Close()
 	})
 }

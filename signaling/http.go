@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/anacrolix/torrent/bencode"
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Limits of an HTTP announce.
@@ -23,7 +23,7 @@ const (
 
 // httpAnnounce is a validated BEP 3 announce.
 type httpAnnounce struct {
-	InfoHash ID
+	InfoHash infohash.Hash
 	PeerID   ID
 	Port     uint16
 	Left     int64 // -1 when absent
@@ -43,9 +43,11 @@ func parseHTTPAnnounce(rawQuery string) (*httpAnnounce, error) {
 		return nil, fmt.Errorf("invalid query: %v", err)
 	}
 	a := &httpAnnounce{Left: -1, Numwant: defaultNumwant}
-	if a.InfoHash, err = rawID(q, "info_hash"); err != nil {
+	ih, err := rawID(q, "info_hash")
+	if err != nil {
 		return nil, err
 	}
+	a.InfoHash = infohash.Hash(ih)
 	if a.PeerID, err = rawID(q, "peer_id"); err != nil {
 		return nil, err
 	}
@@ -88,35 +90,19 @@ func rawID(q url.Values, key string) (ID, error) {
 	return id, nil
 }
 
-type httpAnnounceReply struct {
-	Interval    int    `bencode:"interval"`
-	MinInterval int    `bencode:"min interval"`
-	Complete    int    `bencode:"complete"`
-	Incomplete  int    `bencode:"incomplete"`
-	Peers       any    `bencode:"peers"`
-	Peers6      []byte `bencode:"peers6,omitempty"`
-}
-
-type httpPeerDict struct {
-	PeerID []byte `bencode:"peer id,omitempty"`
-	IP     string `bencode:"ip"`
-	Port   uint16 `bencode:"port"`
-}
-
-type httpFailure struct {
-	Failure string `bencode:"failure reason"`
-}
+// httpFailure is the reply to an announce or scrape the tracker refuses.
+func httpFailure(reason string) bdict { return bdict{"failure reason": reason} }
 
 func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 	srv.stats.HTTPAnnounce.Add(1)
 	a, err := parseHTTPAnnounce(r.URL.RawQuery)
 	if err != nil {
-		writeBencode(w, httpFailure{Failure: err.Error()})
+		writeBencode(w, httpFailure(err.Error()))
 		return
 	}
 	remote, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		writeBencode(w, httpFailure{Failure: "cannot tell your address"})
+		writeBencode(w, httpFailure("cannot tell your address"))
 		return
 	}
 	self := netip.AddrPortFrom(remote.Addr().Unmap(), a.Port)
@@ -142,7 +128,7 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 		picked = sample(sw.http, self, a.Numwant)
 		complete, incomplete = sw.counts()
 	}) {
-		writeBencode(w, httpFailure{Failure: errTrackerFull.Error()})
+		writeBencode(w, httpFailure(errTrackerFull.Error()))
 		return
 	}
 
@@ -166,21 +152,26 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	reply := httpAnnounceReply{
-		Interval:    int(srv.cfg.HTTPInterval / time.Second),
-		MinInterval: int(srv.cfg.HTTPInterval / time.Second / 5),
-		Complete:    complete,
-		Incomplete:  incomplete,
+	reply := bdict{
+		"interval":     int(srv.cfg.HTTPInterval / time.Second),
+		"min interval": int(srv.cfg.HTTPInterval / time.Second / 5),
+		"complete":     complete,
+		"incomplete":   incomplete,
 	}
 	if a.Compact {
 		v4, v6 := compactPeers(picked)
-		reply.Peers, reply.Peers6 = v4, v6
-	} else {
-		list := make([]httpPeerDict, 0, len(picked))
-		for _, ap := range picked {
-			list = append(list, httpPeerDict{IP: ap.Addr().String(), Port: ap.Port()})
+		reply["peers"] = v4
+		if len(v6) > 0 {
+			reply["peers6"] = v6
 		}
-		reply.Peers = list
+	} else {
+		// BEP 3's original form: a list of dictionaries, without "peer
+		// id", which the node's own entry has none of.
+		list := make(blist, 0, len(picked))
+		for _, ap := range picked {
+			list = append(list, bdict{"ip": ap.Addr().String(), "port": int(ap.Port())})
+		}
+		reply["peers"] = list
 	}
 	writeBencode(w, reply)
 }
@@ -212,52 +203,48 @@ func localAddr(r *http.Request) netip.Addr {
 	return netip.Addr{}
 }
 
-type httpScrapeReply struct {
-	Files map[string]scrapeFile `bencode:"files"`
-}
-
-// ServeScrape serves an HTTP scrape (BEP 48): counts for each info_hash
+// serveScrape serves an HTTP scrape (BEP 48): counts for each info_hash
 // given, or for every swarm when none is.
-func (srv *Server) ServeScrape(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) serveScrape(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.RawQuery) > maxQueryBytes {
-		writeBencode(w, httpFailure{Failure: "query too long"})
+		writeBencode(w, httpFailure("query too long"))
 		return
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		writeBencode(w, httpFailure{Failure: "invalid query"})
+		writeBencode(w, httpFailure("invalid query"))
 		return
 	}
 	vs := q["info_hash"]
 	if len(vs) > maxHTTPScrapeIH {
-		writeBencode(w, httpFailure{Failure: fmt.Sprintf("at most %d info hashes", maxHTTPScrapeIH)})
+		writeBencode(w, httpFailure(fmt.Sprintf("at most %d info hashes", maxHTTPScrapeIH)))
 		return
 	}
-	var ihs []ID // nil: every swarm
+	var ihs []infohash.Hash // nil: every swarm
 	for _, v := range vs {
-		var id ID
-		if len(v) != len(id) {
-			writeBencode(w, httpFailure{Failure: "invalid info_hash: want 20 bytes"})
+		var ih infohash.Hash
+		if len(v) != len(ih) {
+			writeBencode(w, httpFailure("invalid info_hash: want 20 bytes"))
 			return
 		}
-		copy(id[:], v)
-		ihs = append(ihs, id)
+		copy(ih[:], v)
+		ihs = append(ihs, ih)
 	}
-	reply := httpScrapeReply{Files: make(map[string]scrapeFile)}
-	srv.scrapeFiles(ihs, true, func(ih ID, c, i, d int) {
-		reply.Files[string(ih[:])] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
+	files := bdict{}
+	srv.scrapeFiles(ihs, true, func(ih infohash.Hash, c, i, d int) {
+		// These keys are capitalised, unlike BEP 48's "complete",
+		// "downloaded" and "incomplete": they are what this tracker has
+		// always sent (its earlier encoder fell back to Go field names),
+		// kept byte for byte until the change is made on purpose.
+		files[string(ih[:])] = bdict{"Complete": c, "Downloaded": d, "Incomplete": i}
 	})
-	writeBencode(w, reply)
+	writeBencode(w, bdict{"files": files})
 }
 
 // writeBencode answers 200 with v bencoded; BEP 3 clients read a failure
 // reason only from a successful response.
-func writeBencode(w http.ResponseWriter, v any) {
-	b, err := bencode.Marshal(v)
-	if err != nil {
-		http.Error(w, "tracker: encoding reply", http.StatusInternalServerError)
-		return
-	}
+func writeBencode(w http.ResponseWriter, v bdict) {
+	b := appendBencode(nil, v)
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // fakeNode seeds every info hash on one TCP port, at the address the
@@ -21,18 +22,18 @@ type fakeNode struct {
 	leechers chan netip.AddrPort
 }
 
-func (n fakeNode) TCPPeer(ih ID, local netip.Addr) (netip.AddrPort, bool, bool) {
+func (n fakeNode) TCPPeer(ih infohash.Hash, local netip.Addr) (netip.AddrPort, bool, bool) {
 	return netip.AddrPortFrom(local, n.port), true, true
 }
 
-func (n fakeNode) Leecher(ih ID, addr netip.AddrPort) {
+func (n fakeNode) Leecher(ih infohash.Hash, addr netip.AddrPort) {
 	select {
 	case n.leechers <- addr:
 	default:
 	}
 }
 
-func announceURL(base string, ih, peer ID, port int, extra string) string {
+func announceURL(base string, ih infohash.Hash, peer ID, port int, extra string) string {
 	q := url.Values{}
 	q.Set("info_hash", string(ih[:]))
 	q.Set("peer_id", string(peer[:]))
@@ -76,9 +77,8 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	ih := ID{1}
+	base := serve(t, srv)
+	ih := infohash.Hash{1}
 
 	var r struct {
 		Interval   int    `bencode:"interval"`
@@ -86,7 +86,7 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 		Incomplete int    `bencode:"incomplete"`
 		Peers      []byte `bencode:"peers"`
 	}
-	getBencode(t, announceURL(ts.URL, ih, ID{2}, 7000, "&compact=1&event=started"), &r)
+	getBencode(t, announceURL(base, ih, ID{2}, 7000, "&compact=1&event=started"), &r)
 	want := []byte{127, 0, 0, 1, 6881 >> 8, 6881 & 0xff}
 	if !bytes.Equal(r.Peers, want) {
 		t.Fatalf("peers %v, want the node alone %v", r.Peers, want)
@@ -104,7 +104,7 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 	}
 
 	// A second client gets the node and the first client.
-	getBencode(t, announceURL(ts.URL, ih, ID{3}, 7001, "&compact=1"), &r)
+	getBencode(t, announceURL(base, ih, ID{3}, 7001, "&compact=1"), &r)
 	if len(r.Peers) != 12 || !bytes.Equal(r.Peers[:6], want) {
 		t.Fatalf("peers %v, want the node then one client", r.Peers)
 	}
@@ -119,17 +119,17 @@ func TestHTTPAnnounceListsNodeFirst(t *testing.T) {
 			Port int    `bencode:"port"`
 		} `bencode:"peers"`
 	}
-	getBencode(t, announceURL(ts.URL, ih, ID{4}, 7002, "&compact=0"), &d)
+	getBencode(t, announceURL(base, ih, ID{4}, 7002, "&compact=0"), &d)
 	if len(d.Peers) != 3 || d.Peers[0].IP != "127.0.0.1" || d.Peers[0].Port != 6881 {
 		t.Errorf("dict peers %+v", d.Peers)
 	}
 
 	// Stopped removes the client.
-	getBencode(t, announceURL(ts.URL, ih, ID{2}, 7000, "&event=stopped"), &r)
+	getBencode(t, announceURL(base, ih, ID{2}, 7000, "&event=stopped"), &r)
 	var s struct {
 		Files map[string]scrapeFile `bencode:"files"`
 	}
-	getBencode(t, ts.URL+"/scrape?info_hash="+url.QueryEscape(string(ih[:])), &s)
+	getBencode(t, base+"/scrape?info_hash="+url.QueryEscape(string(ih[:])), &s)
 	f := s.Files[string(ih[:])]
 	if f.Complete != 1 || f.Incomplete != 2 {
 		t.Errorf("scrape %+v, want the node seeding and two leechers", f)
@@ -141,9 +141,8 @@ func TestHTTPAnnounceRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-	good := announceURL(ts.URL, ID{1}, ID{2}, 7000, "")
+	base := serve(t, srv)
+	good := announceURL(base, infohash.Hash{1}, ID{2}, 7000, "")
 	tests := []struct{ name, url, want string }{
 		{"short info_hash", strings.Replace(good, "info_hash=%01", "info_hash=", 1), "invalid info_hash"},
 		{"no peer_id", strings.Replace(good, "peer_id=", "x=", 1), "invalid peer_id"},

@@ -4,14 +4,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"unicode/utf8"
 )
 
-// ID is a 20-byte identifier of the tracker protocol: an info hash, a peer
-// id or an offer id. In WebTorrent's JSON each byte is one character of a
-// "binary string" (U+0000 to U+00FF); in HTTP announces it is the raw bytes.
+// ID is a 20-byte identifier of the tracker protocol: a peer id or an offer
+// id. In WebTorrent's JSON each byte is one character of a "binary string"
+// (U+0000 to U+00FF); in HTTP announces it is the raw bytes. An info hash
+// travels in the same two forms but is an infohash.Hash everywhere else: it
+// is converted to an ID only to be written, and back as soon as it is read.
 type ID [20]byte
 
 // errIDLength and errIDChar are why a JSON string is not an ID.
@@ -68,16 +69,4 @@ func (id *ID) UnmarshalJSON(b []byte) error {
 	}
 	*id = v
 	return nil
-}
-
-// ParseID parses 40 hex digits, the form info hashes take in URLs.
-func ParseID(s string) (ID, error) {
-	var id ID
-	if len(s) != 2*len(id) {
-		return id, fmt.Errorf("signaling: id %q: want 40 hex digits", s)
-	}
-	if _, err := hex.Decode(id[:], []byte(s)); err != nil {
-		return id, fmt.Errorf("signaling: id %q: %w", s, err)
-	}
-	return id, nil
 }

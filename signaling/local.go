@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"errors"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // LocalConn is an in-process connection to the tracker, for the node of
@@ -11,21 +13,23 @@ type LocalConn struct {
 	s *socket
 }
 
-// ErrClosed is returned by a LocalConn after it or its Server closed.
+// ErrClosed is returned by a LocalConn after it closed or its Server's Run
+// ended, and by ConnectLocal after Run ended.
 var ErrClosed = errors.New("signaling: closed")
 
 // ConnectLocal connects the node of this process. recv receives every
-// message the tracker sends it, in order, from one goroutine. joined, if
+// message the tracker sends it, in order, from one goroutine; it must
+// return promptly once Done is closed, for Run waits for it. joined, if
 // not nil, hears of each peer that newly joins a swarm the node announced
 // in without offers of its own, so that the node can offer to it without
 // waiting for its next announce; it must not block.
-func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih, peer ID)) (*LocalConn, error) {
+func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih infohash.Hash, peer ID)) (*LocalConn, error) {
 	s := srv.newSocket("local")
 	s.local = true
 	s.recv = recv
 	s.joined = joined
 	if s.joined == nil {
-		s.joined = func(ID, ID) {}
+		s.joined = func(infohash.Hash, ID) {}
 	}
 	if !srv.register(s, 1) {
 		return nil, ErrClosed
@@ -55,8 +59,14 @@ func (lc *LocalConn) Send(msg []byte) error {
 func (lc *LocalConn) Done() <-chan struct{} { return lc.s.done }
 
 // SendOffer relays one offer of the node straight to peer to, for a peer
-// that just joined.
-func (lc *LocalConn) SendOffer(ih, from, to, offerID ID, sdp []byte) bool {
+// that just joined. It reports whether the offer was queued for to; it is
+// not once the connection is closed.
+func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byte) bool {
+	select {
+	case <-lc.s.done:
+		return false
+	default:
+	}
 	var dst *socket
 	lc.s.srv.withSwarm(ih, false, func(sw *swarm) {
 		if p := sw.ws[to]; p != nil {
@@ -77,7 +87,8 @@ func (lc *LocalConn) SendOffer(ih, from, to, offerID ID, sdp []byte) bool {
 	return false
 }
 
-// Close removes the node's peers from their swarms.
+// Close removes the node's peers from their swarms. It does not wait for
+// recv to return; Run does, when it ends.
 func (lc *LocalConn) Close() error {
 	lc.s.close()
 	return nil

@@ -3,13 +3,15 @@ package signaling
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 func newTestServer(t *testing.T) (*Server, string) {
@@ -18,12 +20,7 @@ func newTestServer(t *testing.T) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ts.Close()
-	})
-	return srv, "ws" + strings.TrimPrefix(ts.URL, "http") + "/announce"
+	return srv, "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
 }
 
 func dialWS(t *testing.T, url string) *websocket.Conn {
@@ -46,8 +43,8 @@ func readJSON(t *testing.T, c *websocket.Conn) map[string]any {
 	return m
 }
 
-func announceJSON(ih, peer ID, offers int) map[string]any {
-	m := map[string]any{"action": "announce", "info_hash": ih.binaryString(), "peer_id": peer.binaryString(), "left": 1}
+func announceJSON(ih infohash.Hash, peer ID, offers int) map[string]any {
+	m := map[string]any{"action": "announce", "info_hash": ID(ih).binaryString(), "peer_id": peer.binaryString(), "left": 1}
 	var os []any
 	for i := range offers {
 		os = append(os, map[string]any{"offer": map[string]string{"type": "offer", "sdp": "offer-" + string(rune('a'+i))}, "offer_id": ID{byte(i + 1)}.binaryString()})
@@ -62,7 +59,7 @@ func announceJSON(ih, peer ID, offers int) map[string]any {
 // that every browser's single offer goes to the node in process.
 func TestLocalNodeGetsOffersFirst(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih, node := ID{9}, ID{'-', 'S', 'C'}
+	ih, node := infohash.Hash{9}, ID{'-', 'S', 'C'}
 	got := make(chan []byte, 16)
 	lc, err := srv.ConnectLocal(func(m []byte) { got <- m }, nil)
 	if err != nil {
@@ -100,9 +97,9 @@ func TestLocalNodeGetsOffersFirst(t *testing.T) {
 // without offers, and can offer to it directly.
 func TestLocalNodeHearsJoins(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih, node, browser := ID{9}, ID{'-', 'S', 'C'}, ID{7}
+	ih, node, browser := infohash.Hash{9}, ID{'-', 'S', 'C'}, ID{7}
 	joins := make(chan ID, 4)
-	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH, peer ID) {
+	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH infohash.Hash, peer ID) {
 		if gotIH == ih {
 			joins <- peer
 		}
@@ -145,11 +142,11 @@ type fakeOffer struct {
 	sdp string
 }
 
-func (p *fakePeer) Offer(ctx context.Context, ih ID) (PendingOffer, error) {
+func (p *fakePeer) Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error) {
 	return &fakeOffer{p: p, sdp: "offer-from-fake"}, nil
 }
 
-func (p *fakePeer) Answer(ctx context.Context, ih, from ID, sdp string) (string, error) {
+func (p *fakePeer) Answer(ctx context.Context, ih infohash.Hash, from ID, sdp string) (string, error) {
 	return "answer-to:" + sdp, nil
 }
 
@@ -164,7 +161,7 @@ func (o *fakeOffer) Answered(ctx context.Context, from ID, sdp string) {
 // answered by the second.
 func TestClientsConnectThroughTracker(t *testing.T) {
 	srv, url := newTestServer(t)
-	ih := ID{5}
+	ih := infohash.Hash{5}
 	torrents := func() []Announce { return []Announce{{InfoHash: ih, Left: 0}} }
 	remote := &fakePeer{answered: make(chan string, 16)}
 	node := &fakePeer{answered: make(chan string, 16)}
@@ -193,5 +190,81 @@ func TestClientsConnectThroughTracker(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("the remote client's offers were never answered by the node")
+	}
+}
+
+// slowPeer makes offers that complete only when release is closed, however
+// their context ends, and counts the offers made and closed, and what
+// happened after the client's Run returned.
+type slowPeer struct {
+	release chan struct{}
+	made    chan struct{} // one send per offer that Offer starts
+	ran     atomic.Bool   // set when Run has returned
+	mu      sync.Mutex
+	offers  int
+	closed  int
+	late    int // offers made or closed after Run returned
+}
+
+type slowOffer struct{ p *slowPeer }
+
+func (p *slowPeer) Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error) {
+	p.made <- struct{}{}
+	<-p.release
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.offers++
+	if p.ran.Load() {
+		p.late++
+	}
+	return &slowOffer{p: p}, nil
+}
+
+func (p *slowPeer) Answer(ctx context.Context, ih infohash.Hash, from ID, sdp string) (string, error) {
+	return "", context.Canceled
+}
+
+func (o *slowOffer) SDP() string                                       { return "offer" }
+func (o *slowOffer) Answered(ctx context.Context, from ID, sdp string) {}
+func (o *slowOffer) Close() {
+	o.p.mu.Lock()
+	defer o.p.mu.Unlock()
+	o.p.closed++
+	if o.p.ran.Load() {
+		o.p.late++
+	}
+}
+
+// TestClientClosesLateOffers ends a client while its offers are still
+// being made: Run must wait for them, and close each one, since no
+// session is left to hear its answer.
+func TestClientClosesLateOffers(t *testing.T) {
+	srv, _ := newTestServer(t)
+	const offers = 3
+	p := &slowPeer{release: make(chan struct{}), made: make(chan struct{}, offers)}
+	cl, err := NewClient(ClientConfig{Local: srv, PeerID: ID{1}, Peer: p, Offers: offers,
+		Torrents: func() []Announce { return []Announce{{InfoHash: infohash.Hash{2}, Left: 0}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() {
+		err := cl.Run(ctx)
+		p.ran.Store(true)
+		ran <- err
+	}()
+	for range offers {
+		<-p.made
+	}
+	cancel()
+	close(p.release)
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offers != offers || p.closed != offers || p.late != 0 {
+		t.Errorf("%d offers made, %d closed, %d of those after Run returned; want %d, %d and 0", p.offers, p.closed, p.late, offers, offers)
 	}
 }

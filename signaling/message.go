@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Limits of one WebSocket message. aquatic_ws, the tracker behind
@@ -57,7 +59,7 @@ type request struct {
 	Action string
 	// InfoHashes holds one hash for an announce; for a scrape, the hashes
 	// asked for, none meaning all.
-	InfoHashes []ID
+	InfoHashes []infohash.Hash
 	PeerID     ID
 	Event      event
 	Left       *float64 // nil while the client lacks the metadata
@@ -75,11 +77,26 @@ type request struct {
 // _onSocketData).
 type requestError struct {
 	Action   string
-	InfoHash *ID
+	InfoHash *infohash.Hash
 	Reason   string
 }
 
 func (e *requestError) Error() string { return e.Reason }
+
+// reply returns the failure reply to the refused message.
+func (e *requestError) reply() failureReply {
+	r := failureReply{Action: e.Action, Failure: e.Reason}
+	if e.InfoHash != nil {
+		ih := ID(*e.InfoHash)
+		r.InfoHash = &ih
+	}
+	return r
+}
+
+// failure returns the failure reply to an announce for ih.
+func failure(ih infohash.Hash, reason string) failureReply {
+	return (&requestError{Action: actionAnnounce, InfoHash: &ih, Reason: reason}).reply()
+}
 
 // wireRequest is the JSON shape of a client message before validation.
 type wireRequest struct {
@@ -100,7 +117,7 @@ type wireRequest struct {
 // parseRequest decodes and validates one WebSocket message. Every error is a
 // *requestError naming the action to reply with.
 func parseRequest(msg []byte) (*request, error) {
-	fail := func(action string, ih *ID, format string, args ...any) error {
+	fail := func(action string, ih *infohash.Hash, format string, args ...any) error {
 		if action != actionScrape {
 			action = actionAnnounce
 		}
@@ -127,11 +144,11 @@ func parseRequest(msg []byte) (*request, error) {
 		return nil, fail("", nil, "invalid action %q", w.Action)
 	}
 
-	ih, err := parseJSONID(w.InfoHash)
+	ih, err := parseJSONInfoHash(w.InfoHash)
 	if err != nil {
 		return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
 	}
-	req.InfoHashes = []ID{ih}
+	req.InfoHashes = []infohash.Hash{ih}
 	if req.PeerID, err = parseJSONID(w.PeerID); err != nil {
 		return nil, fail(w.Action, &ih, "invalid peer_id: %v", err)
 	}
@@ -181,27 +198,37 @@ func parseJSONID(raw json.RawMessage) (ID, error) {
 	return id, err
 }
 
+// parseJSONInfoHash reads an info hash sent as a binary string.
+func parseJSONInfoHash(raw json.RawMessage) (infohash.Hash, error) {
+	id, err := parseJSONID(raw)
+	return infohash.Hash(id), err
+}
+
 // parseScrapeHashes accepts one binary string, a list of them, or nothing
 // (nil: scrape everything).
-func parseScrapeHashes(raw json.RawMessage) ([]ID, error) {
+func parseScrapeHashes(raw json.RawMessage) ([]infohash.Hash, error) {
 	if len(raw) == 0 || isJSONNull(raw) {
 		return nil, nil
 	}
 	if raw[0] != '[' {
-		id, err := parseJSONID(raw)
+		ih, err := parseJSONInfoHash(raw)
 		if err != nil {
 			return nil, err
 		}
-		return []ID{id}, nil
+		return []infohash.Hash{ih}, nil
 	}
-	ids := []ID{} // an empty list asks for nothing, unlike no list
+	var ids []ID
 	if err := json.Unmarshal(raw, &ids); err != nil {
 		return nil, err
 	}
 	if len(ids) > maxScrapeItems {
 		return nil, fmt.Errorf("%d hashes, at most %d", len(ids), maxScrapeItems)
 	}
-	return ids, nil
+	ihs := make([]infohash.Hash, len(ids)) // an empty list asks for nothing, unlike no list
+	for i, id := range ids {
+		ihs[i] = infohash.Hash(id)
+	}
+	return ihs, nil
 }
 
 func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
@@ -211,7 +238,8 @@ func isJSONObject(raw json.RawMessage) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
-// Replies. Field order and names follow bittorrent-tracker's server.
+// Replies. Field order and names follow bittorrent-tracker's server. Info
+// hashes in them are IDs, the binary-string form the wire takes.
 
 type announceReply struct {
 	Action     string `json:"action"`

@@ -149,7 +149,7 @@ func FuzzParseRequest(f *testing.F) {
 			if re.Action != actionAnnounce && re.Action != actionScrape {
 				t.Fatalf("reply action %q", re.Action)
 			}
-			if _, err := json.Marshal(failureReply{Action: re.Action, InfoHash: re.InfoHash, Failure: re.Reason}); err != nil {
+			if _, err := json.Marshal(re.reply()); err != nil {
 				t.Fatalf("failure reply does not marshal: %v", err)
 			}
 			return

@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"maps"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -929,21 +928,21 @@ func (e *refEnv) wantScrape(c *refClient, ih string, complete, incomplete int) {
 // most refReadWait.
 func (e *refEnv) waitCounts(c *refClient, ih string, complete, incomplete int) {
 	e.t.Helper()
-	deadline := time.Now().Add(refReadWait)
-	for {
+	var m refMsg
+	err := testnet.WaitFor(refReadWait, func() error {
 		c.send(map[string]any{"action": "scrape", "info_hash": ih})
-		m := c.recvQuiet()
+		m = c.recvQuiet()
 		files, _ := m["files"].(map[string]any)
 		f, _ := files[ih].(map[string]any)
 		if f != nil && f["complete"] == float64(complete) && f["incomplete"] == float64(incomplete) {
-			e.record("%s <- %s", c.name, e.summary(m))
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			e.fatalf("scrape of %s still %s after %v, want %d/%d", e.nameOf(ih), e.summary(m), refReadWait, complete, incomplete)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return fmt.Errorf("scrape of %s still %s", e.nameOf(ih), e.summary(m))
+	})
+	if err != nil {
+		e.fatalf("%v after %v, want %d/%d", err, refReadWait, complete, incomplete)
 	}
+	e.record("%s <- %s", c.name, e.summary(m))
 }
 
 // refClient is one WebSocket client.
@@ -1224,32 +1223,27 @@ func refStartSeedcast(t *testing.T, cfg Config) string {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	// Registered before serve's: cleanups run last first, so this one
+	// runs once Run has returned.
 	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		ts.Close()
-		deadline := time.Now().Add(refReadWait)
-		for {
+		err := testnet.WaitFor(refReadWait, func() error {
 			leaked := refServerGoroutines()
 			for id := range before {
 				delete(leaked, id)
 			}
-			if len(leaked) == 0 {
-				break
+			if len(leaked) > 0 {
+				return fmt.Errorf("%d goroutines of the server outlive Run:\n%s", len(leaked), strings.Join(slices.Collect(maps.Values(leaked)), "\n\n"))
 			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutines of the server outlive Close:\n%s", len(leaked), strings.Join(slices.Collect(maps.Values(leaked)), "\n\n"))
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
 		}
 		if t.Failed() && logs.String() != "" {
 			t.Logf("seedcast log:\n%s", logs)
 		}
 	})
-	return "ws" + strings.TrimPrefix(ts.URL, "http") + "/announce"
+	return "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
 }
 
 // refServerGoroutines returns the stacks of goroutines running code of this

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Config configures a Server. The zero value of every field means its
@@ -52,12 +54,12 @@ type Node interface {
 	// serves ih to a client that reached the tracker at local (the tracker's
 	// end of that client's connection), whether the node is seeding, and
 	// false if the node does not have ih.
-	TCPPeer(ih ID, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
+	TCPPeer(ih infohash.Hash, local netip.Addr) (addr netip.AddrPort, seeding bool, ok bool)
 	// Leecher tells the node of an HTTP client still downloading ih at
 	// addr, so that the node can connect to it: some clients (Transmission
 	// among them) never dial a peer on a loopback or martian address, and
 	// would otherwise wait for the node to find them.
-	Leecher(ih ID, addr netip.AddrPort)
+	Leecher(ih infohash.Hash, addr netip.AddrPort)
 }
 
 // Server is a tracker. Its zero value is not usable: call New.
@@ -66,7 +68,7 @@ type Server struct {
 	log *slog.Logger
 
 	mu     sync.RWMutex
-	swarms map[ID]*swarm
+	swarms map[infohash.Hash]*swarm
 
 	sockMu  sync.Mutex
 	sockets map[*socket]struct{}
@@ -86,8 +88,9 @@ type Stats struct {
 	HTTPAnnounce atomic.Int64 // HTTP announces served
 }
 
-// New returns a Server. It starts nothing; Handler serves requests and Run
-// expires peers that stopped announcing.
+// New returns a Server. It starts nothing: Register adds its routes to a
+// mux, and Run expires peers that stopped announcing and closes every
+// socket when it ends.
 func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -118,7 +121,7 @@ func New(cfg Config) (*Server, error) {
 	return &Server{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "tracker"),
-		swarms:  make(map[ID]*swarm),
+		swarms:  make(map[infohash.Hash]*swarm),
 		sockets: make(map[*socket]struct{}),
 	}, nil
 }
@@ -126,18 +129,22 @@ func New(cfg Config) (*Server, error) {
 // Stats returns the server's counters.
 func (srv *Server) Stats() *Stats { return &srv.stats }
 
-// Handler returns the tracker's routes: GET /announce (a WebSocket upgrade
-// or an HTTP announce) and GET /scrape.
-func (srv *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /announce", srv.ServeAnnounce)
-	mux.HandleFunc("GET /scrape", srv.ServeScrape)
-	return mux
+// Register adds the tracker's routes to mux: GET /announce, a WebSocket
+// upgrade into the WebTorrent tracker or else an HTTP announce (BEP 3), and
+// GET /scrape (BEP 48).
+func (srv *Server) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /announce", srv.serveAnnounce)
+	mux.HandleFunc("GET /scrape", srv.serveScrape)
 }
 
-// Run expires peers that have not announced for three intervals, until ctx
-// is done. It always returns nil.
+// Run expires peers that have not announced for three intervals until ctx
+// is done. Then it closes every WebSocket and local connection, waits for
+// their goroutines, and returns nil; a socket that connects after that is
+// refused (ConnectLocal returns ErrClosed). The WebSockets must be closed
+// here because http.Server.Shutdown does not wait for hijacked
+// connections. Run is meant to be called once.
 func (srv *Server) Run(ctx context.Context) error {
+	defer srv.close()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
@@ -165,9 +172,11 @@ func (srv *Server) expire(now time.Time) {
 	}
 }
 
-// Close closes every WebSocket and waits for their goroutines. It is safe
-// to call more than once.
-func (srv *Server) Close() error {
+// close refuses new sockets, closes every socket and waits for their
+// goroutines. A WebSocket's pumps end within a second or so: the write pump
+// gives its close frame a second, then closes the conn under the read
+// pump. A local socket's pump ends once its recv returns.
+func (srv *Server) close() {
 	srv.sockMu.Lock()
 	srv.closed = true
 	for s := range srv.sockets {
@@ -175,7 +184,6 @@ func (srv *Server) Close() error {
 	}
 	srv.sockMu.Unlock()
 	srv.wg.Wait()
-	return nil
 }
 
 // withSwarm runs f on the swarm of ih under its lock, creating the swarm if
@@ -183,7 +191,7 @@ func (srv *Server) Close() error {
 // a new one. The server's read lock is held throughout so that expire,
 // which deletes empty swarms under the write lock, cannot orphan a swarm f
 // is adding to.
-func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
+func (srv *Server) withSwarm(ih infohash.Hash, create bool, f func(sw *swarm)) bool {
 	srv.mu.RLock()
 	if sw := srv.swarms[ih]; sw != nil {
 		sw.mu.Lock()
@@ -216,9 +224,9 @@ func (srv *Server) withSwarm(ih ID, create bool, f func(sw *swarm)) bool {
 // (at most maxScrapeAll) when ihs is nil. With withNode, the node of this
 // process counts as a seeder of what it seeds: HTTP clients are listed its
 // TCP listener.
-func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complete, incomplete, downloaded int)) {
+func (srv *Server) scrapeFiles(ihs []infohash.Hash, withNode bool, each func(ih infohash.Hash, complete, incomplete, downloaded int)) {
 	const maxScrapeAll = 1000
-	one := func(ih ID, sw *swarm) {
+	one := func(ih infohash.Hash, sw *swarm) {
 		c, i := sw.counts()
 		if withNode && srv.nodeSeeds(ih) {
 			c++
@@ -248,7 +256,7 @@ func (srv *Server) scrapeFiles(ihs []ID, withNode bool, each func(ih ID, complet
 }
 
 // nodeSeeds reports whether the node of this process seeds ih.
-func (srv *Server) nodeSeeds(ih ID) bool {
+func (srv *Server) nodeSeeds(ih infohash.Hash) bool {
 	if srv.cfg.Node == nil {
 		return false
 	}

@@ -9,10 +9,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
-// Timing of a WebSocket. Browsers answer pings without help from the page,
-// so a dead socket is noticed within pongWait even if it never announces.
+// Timing of a WebSocket, the server's and the client's alike. Browsers
+// answer pings without help from the page, so a dead socket is noticed
+// within pongWait even if it never announces; the client waits the
+// announce interval on top, in case a tracker does not answer pings.
 const (
 	writeWait  = 10 * time.Second
 	pongWait   = 75 * time.Second
@@ -27,7 +31,10 @@ var upgrader = websocket.Upgrader{
 }
 
 // swarmKey is one (info hash, peer id) pair a socket announced.
-type swarmKey struct{ ih, peer ID }
+type swarmKey struct {
+	ih   infohash.Hash
+	peer ID
+}
 
 // socket is one WebSocket client: one read pump, one write pump, and a
 // bounded queue between the tracker and the write pump.
@@ -41,7 +48,7 @@ type socket struct {
 	// sends it, and joined hears of peers that start in its swarms.
 	local  bool
 	recv   func(msg []byte)
-	joined func(ih, peer ID)
+	joined func(ih infohash.Hash, peer ID)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -53,9 +60,9 @@ type socket struct {
 	keys   map[swarmKey]struct{}
 }
 
-// ServeAnnounce serves GET /announce: a WebSocket upgrade joins the
+// serveAnnounce serves GET /announce: a WebSocket upgrade joins the
 // WebTorrent tracker; any other request is an HTTP announce.
-func (srv *Server) ServeAnnounce(w http.ResponseWriter, r *http.Request) {
+func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 	if !websocket.IsWebSocketUpgrade(r) {
 		srv.serveHTTPAnnounce(w, r)
 		return
@@ -86,8 +93,8 @@ func (srv *Server) newSocket(addr string) *socket {
 	}
 }
 
-// register adds s to the server's sockets, with n goroutines to wait for
-// on Close, unless the server is closed.
+// register adds s to the server's sockets, with n goroutines for Run to
+// wait for when it ends, unless it has ended.
 func (srv *Server) register(s *socket, n int) bool {
 	srv.sockMu.Lock()
 	defer srv.sockMu.Unlock()
@@ -199,11 +206,16 @@ func (s *socket) writePump() {
 func (srv *Server) handleWS(s *socket, msg []byte) {
 	req, err := parseRequest(msg)
 	if err != nil {
-		var re *requestError
-		errors.As(err, &re)
 		srv.stats.WSRejected.Add(1)
 		srv.log.Debug("bad tracker message", "remote", s.addr, "err", err)
-		s.reply(failureReply{Action: re.Action, InfoHash: re.InfoHash, Failure: re.Reason})
+		re, ok := errors.AsType[*requestError](err)
+		if !ok {
+			// parseRequest documents only *requestError; should that
+			// change, the reply still carries an action, so that the
+			// browser keeps its socket.
+			re = &requestError{Action: actionAnnounce, Reason: err.Error()}
+		}
+		s.reply(re.reply())
 		return
 	}
 	switch {
@@ -216,11 +228,11 @@ func (srv *Server) handleWS(s *socket, msg []byte) {
 	}
 }
 
-func (srv *Server) wsScrape(ihs []ID) scrapeReply {
+func (srv *Server) wsScrape(ihs []infohash.Hash) scrapeReply {
 	r := scrapeReply{Action: actionScrape, Files: make(map[string]scrapeFile)}
 	r.Flags.MinRequestInterval = int(srv.cfg.WSInterval / time.Second)
-	srv.scrapeFiles(ihs, false, func(ih ID, c, i, d int) {
-		r.Files[ih.binaryString()] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
+	srv.scrapeFiles(ihs, false, func(ih infohash.Hash, c, i, d int) {
+		r.Files[ID(ih).binaryString()] = scrapeFile{Complete: c, Incomplete: i, Downloaded: d}
 	})
 	return r
 }
@@ -316,20 +328,20 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		delete(s.keys, swarmKey{ih, req.PeerID})
 		c, i := 0, 0
 		srv.withSwarm(ih, false, func(sw *swarm) { c, i = sw.counts() })
-		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ih, Complete: c, Incomplete: i})
+		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 		return
 	}
 	recipients, c, i, err := srv.touchWS(s, req, len(req.Offers))
 	if err != nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: err.Error()})
+		s.reply(failure(ih, err.Error()))
 		return
 	}
 	srv.log.Debug("announce", "infohash", ih, "peer_id", req.PeerID, "remote", s.addr,
 		"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
 	// The announcer hears back before its offers go out, as in
 	// bittorrent-tracker.
-	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ih, Complete: c, Incomplete: i})
+	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 	for n, to := range recipients {
 		o := req.Offers[n]
 		b, err := marshalOffer(ih, req.PeerID, o.ID, o.SDP)
@@ -352,7 +364,7 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	ih := req.InfoHashes[0]
 	if _, _, _, err := srv.touchWS(s, req, 0); err != nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: err.Error()})
+		s.reply(failure(ih, err.Error()))
 		return
 	}
 	var to *socket
@@ -363,10 +375,10 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	})
 	if to == nil {
 		srv.stats.WSRejected.Add(1)
-		s.reply(failureReply{Action: actionAnnounce, InfoHash: &ih, Failure: "unknown to_peer_id: the offering peer left the swarm"})
+		s.reply(failure(ih, "unknown to_peer_id: the offering peer left the swarm"))
 		return
 	}
-	b, err := json.Marshal(answerRelay{Action: actionAnnounce, Answer: req.Answer, OfferID: req.OfferID, PeerID: req.PeerID, InfoHash: ih})
+	b, err := json.Marshal(answerRelay{Action: actionAnnounce, Answer: req.Answer, OfferID: req.OfferID, PeerID: req.PeerID, InfoHash: ID(ih)})
 	if err != nil {
 		srv.log.Error("marshal answer", "err", err)
 		return
@@ -388,8 +400,8 @@ func (srv *Server) removeWS(s *socket, k swarmKey) {
 	})
 }
 
-func marshalOffer(ih, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
-	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ih})
+func marshalOffer(ih infohash.Hash, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
+	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ID(ih)})
 }
 
 func (srv *Server) wsIntervalSecs() int { return int(srv.cfg.WSInterval / time.Second) }

@@ -13,6 +13,7 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	pion "github.com/pion/webrtc/v4"
 
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
 	"github.com/seedcast/seedcast/webrtc"
@@ -35,7 +36,7 @@ var errConnected = errors.New("already connected to that peer")
 // its own the moment the channel opens.
 func seedcastPeer(id signaling.ID) bool { return bytes.HasPrefix(id[:], []byte("-SC")) }
 
-func (p *rtcPeer) torrent(ih signaling.ID) (*swarm.Torrent, error) {
+func (p *rtcPeer) torrent(ih infohash.Hash) (*swarm.Torrent, error) {
 	t, ok := p.sw.Torrent(metainfo.Hash(ih))
 	if !ok {
 		return nil, fmt.Errorf("no torrent %s", ih)
@@ -43,7 +44,7 @@ func (p *rtcPeer) torrent(ih signaling.ID) (*swarm.Torrent, error) {
 	return t, nil
 }
 
-func (p *rtcPeer) Offer(ctx context.Context, ih signaling.ID) (signaling.PendingOffer, error) {
+func (p *rtcPeer) Offer(ctx context.Context, ih infohash.Hash) (signaling.PendingOffer, error) {
 	if _, err := p.torrent(ih); err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (p *rtcPeer) Offer(ctx context.Context, ih signaling.ID) (signaling.Pending
 	return &rtcOffer{p: p, o: o, ih: ih}, nil
 }
 
-func (p *rtcPeer) Answer(ctx context.Context, ih, from signaling.ID, sdp string) (string, error) {
+func (p *rtcPeer) Answer(ctx context.Context, ih infohash.Hash, from signaling.ID, sdp string) (string, error) {
 	t, err := p.torrent(ih)
 	if err != nil {
 		return "", err
@@ -68,7 +69,7 @@ func (p *rtcPeer) Answer(ctx context.Context, ih, from signaling.ID, sdp string)
 type rtcOffer struct {
 	p  *rtcPeer
 	o  *webrtc.Offer
-	ih signaling.ID
+	ih infohash.Hash
 }
 
 func (o *rtcOffer) SDP() string { return o.o.SDP() }
@@ -105,7 +106,7 @@ func announces(sw *swarm.Swarm, tracker string) func() []signaling.Announce {
 				continue
 			}
 			st := t.Stats()
-			a := signaling.Announce{InfoHash: signaling.ID(t.InfoHash()), Left: t.Left()}
+			a := signaling.Announce{InfoHash: infohash.Hash(t.InfoHash()), Left: t.Left()}
 			for _, tr := range st.Transports {
 				a.Uploaded += tr.BytesOut
 				a.Downloaded += tr.BytesIn

@@ -173,8 +173,7 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /announce", tr.ServeAnnounce)
-	mux.HandleFunc("GET /scrape", tr.ServeScrape)
+	tr.Register(mux)
 	pl.Register(mux)
 	pages.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -247,8 +246,8 @@ func printTorrent(ctx context.Context, t *swarm.Torrent, pl *player.Server) {
 
 // start opens the HTTP listener and serves mux on it, and runs the
 // tracker, in a group whose context ends at the first error or when ctx
-// does; the tracker's sockets close then, as http.Server.Shutdown leaves
-// hijacked WebSockets alone.
+// does; the tracker's Run closes its sockets then, as
+// http.Server.Shutdown leaves hijacked WebSockets alone.
 func (f *httpFlags) start(ctx context.Context, log *slog.Logger, mux *http.ServeMux, tr *signaling.Server) (*errgroup.Group, context.Context, net.Listener, error) {
 	ln, err := listen(f.Addr)
 	if err != nil {
@@ -258,10 +257,6 @@ func (f *httpFlags) start(ctx context.Context, log *slog.Logger, mux *http.Serve
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, srv, ln, f.TLSCert, f.TLSKey) })
 	g.Go(func() error { return tr.Run(gctx) })
-	g.Go(func() error {
-		<-gctx.Done()
-		return tr.Close()
-	})
 	return g, gctx, ln, nil
 }
 
@@ -309,7 +304,7 @@ type trackerNode struct {
 	natIP netip.Addr
 }
 
-func (n trackerNode) TCPPeer(ih signaling.ID, local netip.Addr) (netip.AddrPort, bool, bool) {
+func (n trackerNode) TCPPeer(ih infohash.Hash, local netip.Addr) (netip.AddrPort, bool, bool) {
 	t, ok := n.sw.Torrent(metainfo.Hash(ih))
 	if !ok {
 		return netip.AddrPort{}, false, false
@@ -321,6 +316,6 @@ func (n trackerNode) TCPPeer(ih signaling.ID, local netip.Addr) (netip.AddrPort,
 	return netip.AddrPortFrom(ip, uint16(n.sw.Port())), t.Seeding(), true
 }
 
-func (n trackerNode) Leecher(ih signaling.ID, addr netip.AddrPort) {
+func (n trackerNode) Leecher(ih infohash.Hash, addr netip.AddrPort) {
 	n.sw.AddPeer(metainfo.Hash(ih), addr.String())
 }

@@ -26,8 +26,7 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /announce", tr.ServeAnnounce)
-	mux.HandleFunc("GET /scrape", tr.ServeScrape)
+	tr.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	g, _, ln, err := c.start(ctx, log, mux, tr)
 	if err != nil {

@@ -1,0 +1,73 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/seedcast/seedcast/infohash"
+)
+
+// TestRunClosesSockets checks that when Run's context ends, Run closes
+// every WebSocket and local connection before it returns, and that
+// sockets arriving afterwards are refused.
+func TestRunClosesSockets(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	url := "ws" + strings.TrimPrefix(ts.URL, "http") + "/announce"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- srv.Run(ctx) }()
+
+	c := dialWS(t, url)
+	c.WriteJSON(announceJSON(infohash.Hash{1}, ID{2}, 0))
+	readJSON(t, c)
+	lc, err := srv.ConnectLocal(func([]byte) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(announceJSON(infohash.Hash{1}, ID{3}, 0))
+	if err := lc.Send(b); err != nil {
+		t.Fatal(err)
+	}
+
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	select {
+	case <-lc.Done():
+	default:
+		t.Error("local connection still open after Run returned")
+	}
+	if err := lc.Send(b); !errors.Is(err, ErrClosed) {
+		t.Errorf("Send after Run: %v, want ErrClosed", err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+		t.Errorf("WebSocket read after Run: %v, want a normal close", err)
+	}
+
+	if _, err := srv.ConnectLocal(func([]byte) {}, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("ConnectLocal after Run: %v, want ErrClosed", err)
+	}
+	late := dialWS(t, url)
+	late.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := late.ReadMessage(); err == nil {
+		t.Error("a WebSocket that connected after Run was served")
+	}
+}
