@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
@@ -79,15 +77,8 @@ func (p *Server) WatchURL(ih infohash.Hash) string {
 	return p.cfg.PublicURL + "/watch/" + ih.String()
 }
 
-// torrent finds the torrent with info hash ih in the swarm. It and hashOf
-// are the only places the player converts between infohash.Hash and the
-// swarm's metainfo.Hash, until the swarm takes infohash.Hash itself.
-func (p *Server) torrent(ih infohash.Hash) (*swarm.Torrent, bool) {
-	return p.cfg.Swarm.Torrent(metainfo.Hash(ih))
-}
-
-// hashOf returns t's info hash.
-func hashOf(t *swarm.Torrent) infohash.Hash { return infohash.Hash(t.InfoHash()) }
+// torrent finds the torrent with info hash ih in the swarm.
+func (p *Server) torrent(ih infohash.Hash) (*swarm.Torrent, bool) { return p.cfg.Swarm.Torrent(ih) }
 
 // lookup parses the info hash of a URL, 40 hex digits in either case, and
 // finds its torrent: 400 for a bad info hash, 404 for one not on this
@@ -143,7 +134,7 @@ func (p *Server) httpTransports(ih infohash.Hash, st *swarm.Stats) {
 }
 
 func (p *Server) describe(t *swarm.Torrent) torrentJSON {
-	ih := hashOf(t)
+	ih := t.InfoHash()
 	files := t.Files()
 	if files == nil {
 		files = []swarm.File{}

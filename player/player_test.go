@@ -15,6 +15,8 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 
+	"github.com/seedcast/seedcast/e2e/testnet"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -23,7 +25,7 @@ type testNode struct {
 	url  string
 	sw   *swarm.Swarm
 	data map[string][]byte // by torrent-relative path
-	ih   metainfo.Hash
+	ih   infohash.Hash
 }
 
 func newTestNode(t *testing.T, files map[string]int) *testNode {
@@ -61,10 +63,10 @@ func startSwarm(t *testing.T, cfg swarm.Config) *swarm.Swarm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sw.Start(); err != nil {
+	testnet.Run(t, sw.Run)
+	if err := sw.Up(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sw.Close() })
 	return sw
 }
 
@@ -103,7 +105,7 @@ func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
 func TestWebSeedRanges(t *testing.T) {
 	n := newTestNode(t, map[string]int{"film.mp4": 300<<10 + 5, "extras/notes.txt": 999})
 	film := n.data["bundle/film.mp4"]
-	base := n.url + "/webseed/" + n.ih.HexString() + "/"
+	base := n.url + "/webseed/" + n.ih.String() + "/"
 	tests := []struct {
 		name, path, rng string
 		code            int
@@ -146,7 +148,7 @@ func TestWebSeedRanges(t *testing.T) {
 
 func TestTorrentFileAndAPI(t *testing.T) {
 	n := newTestNode(t, map[string]int{"a.bin": 70 << 10})
-	ih := n.ih.HexString()
+	ih := n.ih.String()
 	res, body := get(t, n.url+"/torrents/"+ih+".torrent")
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/x-bittorrent" {
 		t.Fatalf("status %d, type %q", res.StatusCode, res.Header.Get("Content-Type"))
@@ -155,7 +157,7 @@ func TestTorrentFileAndAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mi.HashInfoBytes() != n.ih {
+	if infohash.Hash(mi.HashInfoBytes()) != n.ih {
 		t.Fatalf("served info hash %s, want %s", mi.HashInfoBytes(), n.ih)
 	}
 	if mi.AnnounceList[0][0] != "ws://node/announce" || len(mi.UrlList) != 1 || mi.UrlList[0] != "http://node/webseed/"+ih+"/" {

@@ -94,7 +94,7 @@ func fileOf(t *swarm.Torrent, rel string) (int, swarm.File, error) {
 			return i, f, nil
 		}
 	}
-	return 0, swarm.File{}, httperr.Errorf(http.StatusNotFound, "no file %q in torrent %s", rel, hashOf(t))
+	return 0, swarm.File{}, httperr.Errorf(http.StatusNotFound, "no file %q in torrent %s", rel, t.InfoHash())
 }
 
 // openRequested opens the file that r's {infohash} and {path} name, with
@@ -174,7 +174,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
-	ih := hashOf(t)
+	ih := t.InfoHash()
 	rd.SetReadahead(p.readahead(t, fileKey{ih, idx}, f))
 	if !t.FileComplete(idx) && isMP4(f.Path) {
 		t.PrioritizeEnds(idx, endBytes, endBytes)

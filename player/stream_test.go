@@ -38,7 +38,7 @@ func TestStreamRanges(t *testing.T) {
 	leech := leechNode(t, n)
 	for _, node := range []struct{ name, url string }{{"seeding", n.url}, {"downloading", leech}} {
 		t.Run(node.name, func(t *testing.T) {
-			base := node.url + "/stream/" + n.ih.HexString() + "/bundle/film.mp4"
+			base := node.url + "/stream/" + n.ih.String() + "/bundle/film.mp4"
 			// The downloading node may not have the metadata yet.
 			err := testnet.WaitFor(30*time.Second, func() error {
 				res, _ := get(t, base, "Range", "bytes=0-0")
@@ -110,11 +110,11 @@ func TestStreamRanges(t *testing.T) {
 		})
 	}
 	for path, code := range map[string]int{
-		"/stream/" + n.ih.HexString() + "/bundle/missing.mp4":       404,
-		"/stream/" + n.ih.HexString() + "/../../../etc/passwd":      404,
-		"/stream/" + n.ih.HexString() + "/bundle/%2e%2e/%2e%2e/etc": 404,
-		"/stream/" + fmt.Sprintf("%040d", 1) + "/bundle/film.mp4":   404,
-		"/stream/nothex/bundle/film.mp4":                            400,
+		"/stream/" + n.ih.String() + "/bundle/missing.mp4":        404,
+		"/stream/" + n.ih.String() + "/../../../etc/passwd":       404,
+		"/stream/" + n.ih.String() + "/bundle/%2e%2e/%2e%2e/etc":  404,
+		"/stream/" + fmt.Sprintf("%040d", 1) + "/bundle/film.mp4": 404,
+		"/stream/nothex/bundle/film.mp4":                          400,
 	} {
 		if res, _ := get(t, n.url+path); res.StatusCode != code {
 			t.Errorf("GET %s: %d, want %d", path, res.StatusCode, code)

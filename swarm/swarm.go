@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -24,6 +22,8 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
 	"golang.org/x/time/rate"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // DefaultBTPort is the TCP and uTP port when Config.BTPort is zero.
@@ -56,6 +56,10 @@ type Config struct {
 	NoDHT bool
 	// NoPortForwarding turns off UPnP and NAT-PMP port mapping.
 	NoPortForwarding bool
+	// NATIP, if valid, is the node's public IP behind 1:1 NAT: the
+	// tracker lists it to native clients in place of the local address
+	// they reached it at.
+	NATIP netip.Addr
 
 	// Announce is the first tier of the announce-list of every torrent the
 	// node serves: its own tracker, as ws(s):// and http(s)://. The node
@@ -70,33 +74,38 @@ type Config struct {
 	WebSeedBase string
 }
 
-// Swarm is a running BitTorrent client. Use New, then Start.
+// Swarm is a BitTorrent client. Use New, then Run.
 type Swarm struct {
 	cfg Config
 	log *slog.Logger
+
+	up      chan struct{} // closed once Run has started the client
+	stopped chan struct{} // closed once Run has stopped it
+	runErr  error         // why Run stopped or failed to start; set before stopped closes
+	running sync.Once
 
 	mu       sync.Mutex
 	st       *state
 	pc       storage.PieceCompletion
 	cl       *torrent.Client
 	torrents []*Torrent
-	closed   bool
 
-	// gone holds the bytes of closed peer conns, per torrent and
-	// transport, so that the totals do not drop when a peer leaves.
-	goneMu sync.Mutex
-	gone   map[*torrent.Torrent]map[string]TransportStats
+	conns  *conns       // conns handed in by AddConn
+	closed *closedConns // peer conns anacrolix closed, waiting to be counted
+	wg     sync.WaitGroup
 }
 
 // Errors callers branch on.
 var (
 	// ErrNotStarted is returned by methods that need the client running.
 	ErrNotStarted = errors.New("swarm: not started")
+	// ErrStopped is returned once Run has returned.
+	ErrStopped = errors.New("swarm: stopped")
 	// ErrPortInUse means the BitTorrent port is taken.
 	ErrPortInUse = errors.New("swarm: BitTorrent port in use")
 )
 
-// New validates cfg. It opens nothing: Start does.
+// New validates cfg. It opens nothing: Run does.
 func New(cfg Config) (*Swarm, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("swarm: Config.DataDir is required")
@@ -110,16 +119,75 @@ func New(cfg Config) (*Swarm, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Swarm{cfg: cfg, log: cfg.Logger.With("component", "swarm")}, nil
+	return &Swarm{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "swarm"),
+		up:      make(chan struct{}),
+		stopped: make(chan struct{}),
+		conns:   newConns(),
+		closed:  newClosedConns(),
+	}, nil
 }
 
-// Start opens the data dir and starts the client's listeners.
-func (s *Swarm) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cl != nil {
-		return nil
+// Run opens the data dir, starts the client's listeners and serves until
+// ctx is done; then it closes every conn and listener, flushes piece
+// completion and returns once its goroutines have stopped. It returns nil
+// after a clean stop and the reason otherwise; Run runs once.
+func (s *Swarm) Run(ctx context.Context) error {
+	err := errors.New("swarm: Run called twice")
+	s.running.Do(func() { err = s.run(ctx) })
+	return err
+}
+
+func (s *Swarm) run(ctx context.Context) (err error) {
+	defer func() {
+		s.runErr = err
+		if err == nil {
+			s.runErr = ErrStopped
+		}
+		close(s.stopped)
+	}()
+	if err := s.start(); err != nil {
+		return err
 	}
+	close(s.up)
+	s.wg.Go(func() { s.closed.count(ctx, s) })
+	s.wg.Go(func() { s.conns.expire(ctx) })
+	<-ctx.Done()
+
+	s.mu.Lock()
+	cl, pc := s.cl, s.pc
+	s.mu.Unlock()
+	// The client goes first: anacrolix spins on a closed listener while
+	// its client is open.
+	errs := cl.Close()
+	s.conns.close()
+	s.wg.Wait()
+	s.closed.drain(s) // the conns the client closed as it went
+	errs = append(errs, pc.Close())
+	return errors.Join(errs...)
+}
+
+// Up waits until Run has started the client. It returns Run's error if
+// the client failed to start or has stopped, or ctx's.
+func (s *Swarm) Up(ctx context.Context) error {
+	select {
+	case <-s.up:
+		select {
+		case <-s.stopped:
+			return s.runErr
+		default:
+			return nil
+		}
+	case <-s.stopped:
+		return s.runErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// start opens the data dir and starts the client's listeners.
+func (s *Swarm) start() error {
 	st, err := openState(s.cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("swarm: %w", err)
@@ -179,7 +247,7 @@ func (s *Swarm) Start() error {
 	// upload rate limiter has a finite rate, up to the limiter's burst: a
 	// rate too high to ever make a peer wait, and a burst of one block.
 	cc.UploadRateLimiter = rate.NewLimiter(rate.Limit(1<<50), blockBytes)
-	cc.Callbacks.PeerConnClosed = s.peerConnClosed
+	cc.Callbacks.PeerConnClosed = s.closed.add
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
 
@@ -191,7 +259,11 @@ func (s *Swarm) Start() error {
 		}
 		return fmt.Errorf("swarm: start client: %w", err)
 	}
+	cl.AddListener(s.conns.ln)
+	cl.AddDialer(s.conns)
+	s.mu.Lock()
 	s.st, s.pc, s.cl = st, pc, cl
+	s.mu.Unlock()
 	s.log.Info("bittorrent listening", "port", cl.LocalPort(), "peer_id", peerID, "dht", !s.cfg.NoDHT)
 	return nil
 }
@@ -199,21 +271,6 @@ func (s *Swarm) Start() error {
 func isAddrInUse(err error) bool {
 	var se *os.SyscallError
 	return errors.As(err, &se) && strings.Contains(se.Err.Error(), "address already in use")
-}
-
-// Close stops the client and flushes piece completion. It is safe to call
-// more than once.
-func (s *Swarm) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.cl == nil {
-		s.closed = true
-		return nil
-	}
-	s.closed = true
-	errs := s.cl.Close()
-	errs = append(errs, s.pc.Close())
-	return errors.Join(errs...)
 }
 
 // Port returns the BitTorrent listening port, 0 before Start.
@@ -227,8 +284,12 @@ func (s *Swarm) Port() int {
 }
 
 // Add adds a magnet link, a .torrent file, or a file or folder to seed in
-// place, as the argument's form says.
+// place, as the argument's form says. It waits for Run to start the
+// client.
 func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
+	if err := s.Up(ctx); err != nil {
+		return nil, err
+	}
 	switch {
 	case strings.HasPrefix(arg, "magnet:"):
 		return s.AddMagnet(arg)
@@ -252,6 +313,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 		return nil, fmt.Errorf("swarm: add %s: %w", path, err)
 	}
 	sig := src.signature()
+	var ih metainfo.Hash
 	infoBytes, cached := st.cachedInfo(src.root, sig)
 	if !cached {
 		info, err := buildInfo(ctx, src, s.log)
@@ -261,7 +323,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 		if infoBytes, err = bencode.Marshal(info); err != nil {
 			return nil, fmt.Errorf("swarm: add %s: %w", path, err)
 		}
-		ih := metainfo.HashBytes(infoBytes)
+		ih = metainfo.HashBytes(infoBytes)
 		// Every piece was just read and hashed from these very files.
 		for i := range info.NumPieces() {
 			if err := s.pc.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, true); err != nil {
@@ -272,7 +334,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 			return nil, fmt.Errorf("swarm: add %s: save info: %w", path, err)
 		}
 	}
-	ih := metainfo.HashBytes(infoBytes)
+	ih = metainfo.HashBytes(infoBytes)
 	t, _ := cl.AddTorrentOpt(torrent.AddTorrentOpts{
 		InfoHash:  ih,
 		InfoBytes: infoBytes,
@@ -342,13 +404,13 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
 	}
-	go func() {
+	s.wg.Go(func() {
 		select {
 		case <-t.GotInfo():
 			t.DownloadAll()
 		case <-t.Closed():
 		}
-	}()
+	})
 	return s.track(t, trackers, webseeds, "", false)
 }
 
@@ -380,7 +442,7 @@ func (s *Swarm) announceTo(trackers []string) []string {
 		if u == "" || slices.Contains(s.cfg.Announce, u) || slices.Contains(out, u) {
 			continue
 		}
-		if webOnly && !strings.HasPrefix(u, "ws://") && !strings.HasPrefix(u, "wss://") {
+		if webOnly && !isWSTracker(u) {
 			continue
 		}
 		out = append(out, u)
@@ -388,10 +450,16 @@ func (s *Swarm) announceTo(trackers []string) []string {
 	return out
 }
 
+// client returns the running client, or why there is none.
 func (s *Swarm) client() (*torrent.Client, *state, error) {
+	select {
+	case <-s.stopped:
+		return nil, nil, ErrStopped
+	default:
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cl == nil || s.closed {
+	if s.cl == nil {
 		return nil, nil, ErrNotStarted
 	}
 	return s.cl, s.st, nil
@@ -406,9 +474,9 @@ func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root stri
 			return have, nil
 		}
 	}
-	tt := &Torrent{s: s, t: t, trackers: trackers, webseeds: webseeds, root: root}
+	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, root: root}
 	s.torrents = append(s.torrents, tt)
-	s.log.Info("torrent added", "infohash", t.InfoHash().HexString(), "name", t.Name(), "path", root, "hashed_before", cached)
+	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", root, "hashed_before", cached)
 	return tt, nil
 }
 
@@ -420,93 +488,33 @@ func (s *Swarm) Torrents() []*Torrent {
 }
 
 // Torrent returns the torrent with info hash ih.
-func (s *Swarm) Torrent(ih metainfo.Hash) (*Torrent, bool) {
+func (s *Swarm) Torrent(ih infohash.Hash) (*Torrent, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.torrents {
-		if t.t.InfoHash() == ih {
+		if t.ih == ih {
 			return t, true
 		}
 	}
 	return nil, false
 }
 
-// peerConnClosed keeps the bytes of a closed conn. anacrolix calls it
-// under its client lock, which Stats takes too, hence the goroutine.
-func (s *Swarm) peerConnClosed(pc *torrent.PeerConn) {
-	t := pc.Torrent()
-	if t == nil {
-		return
-	}
-	go func() {
-		ps := pc.Stats()
-		name := transportName(pc.Network)
-		s.goneMu.Lock()
-		defer s.goneMu.Unlock()
-		if s.gone == nil {
-			s.gone = make(map[*torrent.Torrent]map[string]TransportStats)
-		}
-		if s.gone[t] == nil {
-			s.gone[t] = make(map[string]TransportStats)
-		}
-		ts := s.gone[t][name]
-		ts.BytesIn += ps.BytesReadData.Int64()
-		ts.BytesOut += ps.BytesWrittenData.Int64()
-		s.gone[t][name] = ts
-	}()
-}
-
-// goneStats returns the bytes of t's closed conns per transport.
-func (s *Swarm) goneStats(t *torrent.Torrent) map[string]TransportStats {
-	s.goneMu.Lock()
-	defer s.goneMu.Unlock()
-	return maps.Clone(s.gone[t])
-}
-
 // sharedCompletion lets one piece-completion store serve every torrent's
-// storage; Swarm.Close closes it once.
+// storage; Run closes it once, as it stops.
 type sharedCompletion struct{ storage.PieceCompletion }
 
 func (sharedCompletion) Close() error { return nil }
 
-// Transport is a further way for peers to connect, such as WebRTC: its
-// listener yields conns on which the remote speaks first, and its dialer
-// yields, for the addresses given to AddPeer, conns on which this node
-// speaks first.
-type Transport interface {
-	Listener() net.Listener
-	Dialer() interface {
-		Dial(ctx context.Context, addr string) (net.Conn, error)
-		DialerNetwork() string
-	}
-}
-
-// AddTransport adds t's listener and dialer to the client.
-func (s *Swarm) AddTransport(t Transport) error {
-	cl, _, err := s.client()
-	if err != nil {
-		return err
-	}
-	cl.AddListener(t.Listener())
-	cl.AddDialer(t.Dialer())
-	return nil
-}
-
-// AddPeer tells the torrent ih of a peer at addr: an IP and port, or an
-// address a transport's dialer answers.
-func (s *Swarm) AddPeer(ih metainfo.Hash, addr string) bool {
+// AddPeer tells the torrent ih of a peer at addr, such as an HTTP
+// tracker's leecher.
+func (s *Swarm) AddPeer(ih infohash.Hash, addr netip.AddrPort) bool {
 	t, ok := s.Torrent(ih)
 	if !ok {
 		return false
 	}
-	t.t.AddPeers([]torrent.PeerInfo{{Addr: peerAddr(addr), Source: torrent.PeerSourceTracker}})
+	t.t.AddPeers([]torrent.PeerInfo{{Addr: addr, Source: torrent.PeerSourceTracker}})
 	return true
 }
-
-// peerAddr is an address only a transport's dialer understands.
-type peerAddr string
-
-func (a peerAddr) String() string { return string(a) }
 
 // PeerID returns the node's peer id, the same across restarts.
 func (s *Swarm) PeerID() [20]byte {

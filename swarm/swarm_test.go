@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,7 +20,13 @@ import (
 
 	"github.com/anacrolix/torrent/metainfo"
 	pp "github.com/anacrolix/torrent/peer_protocol"
+	"go.uber.org/goleak"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
+	"github.com/seedcast/seedcast/infohash"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestPieceLength(t *testing.T) {
 	tests := []struct {
@@ -52,16 +60,19 @@ func testConfig(t *testing.T, dataDir string) Config {
 	}
 }
 
-func startSwarm(t *testing.T, cfg Config) *Swarm {
+// startSwarm runs a swarm until stop is called or the test ends; stop
+// returns what Run returned.
+func startSwarm(t *testing.T, cfg Config) (s *Swarm, stop func() error) {
 	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
+	stop = testnet.Run(t, s.Run)
+	if err := s.Up(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, stop
 }
 
 func writeRandom(t *testing.T, path string, n int, seed uint64) []byte {
@@ -91,9 +102,9 @@ func TestSeedInPlaceAndRestart(t *testing.T) {
 	writeRandom(t, filepath.Join(dir, ".DS_Store"), 10, 3)
 	data := t.TempDir()
 
-	var ih metainfo.Hash
+	var ih infohash.Hash
 	for run := range 2 {
-		s := startSwarm(t, testConfig(t, data))
+		s, stop := startSwarm(t, testConfig(t, data))
 		tor, err := s.Add(context.Background(), dir)
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
@@ -124,10 +135,10 @@ func TestSeedInPlaceAndRestart(t *testing.T) {
 		if !ok {
 			t.Fatal("no metainfo")
 		}
-		if mi.AnnounceList[0][0] != "ws://127.0.0.1:1/announce" || mi.UrlList[0] != "http://127.0.0.1:1/webseed/"+ih.HexString()+"/" {
+		if mi.AnnounceList[0][0] != "ws://127.0.0.1:1/announce" || mi.UrlList[0] != "http://127.0.0.1:1/webseed/"+ih.String()+"/" {
 			t.Errorf("announce-list %v, url-list %v", mi.AnnounceList, mi.UrlList)
 		}
-		if err := s.Close(); err != nil {
+		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,17 +156,16 @@ func TestChangedFileIsHashedAgain(t *testing.T) {
 	p := filepath.Join(dir, "a.bin")
 	writeRandom(t, p, 200<<10, 1)
 	data := t.TempDir()
-	s := startSwarm(t, testConfig(t, data))
+	s, stop := startSwarm(t, testConfig(t, data))
 	t1, err := s.Add(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	stop()
 
 	writeRandom(t, p, 200<<10, 2)
 	os.Chtimes(p, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
-	s = startSwarm(t, testConfig(t, data))
-	defer s.Close()
+	s, _ = startSwarm(t, testConfig(t, data))
 	t2, err := s.Add(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +179,7 @@ func TestChangedFileIsHashedAgain(t *testing.T) {
 }
 
 func TestAddRejects(t *testing.T) {
-	s := startSwarm(t, testConfig(t, t.TempDir()))
-	defer s.Close()
+	s, _ := startSwarm(t, testConfig(t, t.TempDir()))
 	empty := t.TempDir()
 	for _, arg := range []string{filepath.Join(empty, "missing"), empty, "magnet:?xt=urn:btmh:1220" + string(bytes.Repeat([]byte("a"), 64)), "magnet:?dn=nothing"} {
 		if _, err := s.Add(context.Background(), arg); err == nil {
@@ -184,14 +193,16 @@ func TestAddRejects(t *testing.T) {
 func TestDownloadBetweenNodes(t *testing.T) {
 	dir := t.TempDir()
 	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 2<<20, 7)
-	seed := startSwarm(t, testConfig(t, t.TempDir()))
-	defer seed.Close()
+	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
 	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	leech := startSwarm(t, testConfig(t, t.TempDir()))
-	defer leech.Close()
+	// TCP only, so that the figures below have one transport to be in:
+	// with uTP on, either may win the race to the seed.
+	lcfg := testConfig(t, t.TempDir())
+	lcfg.DisableUTP = true
+	leech, _ := startSwarm(t, lcfg)
 	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
 	if err != nil {
 		t.Fatal(err)
@@ -211,12 +222,14 @@ func TestDownloadBetweenNodes(t *testing.T) {
 		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
 	}
 	// The two complete peers part; the bytes they moved stay counted.
-	deadline := time.Now().Add(10 * time.Second)
-	for lt.Stats().Transports["tcp"].BytesIn < int64(len(want)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("TCP bytes in %+v, want at least %d", lt.Stats().Transports["tcp"], len(want))
+	err = testnet.WaitFor(10*time.Second, func() error {
+		if ts := lt.Stats().Transports["tcp"]; ts.BytesIn < int64(len(want)) {
+			return fmt.Errorf("TCP bytes in %+v, want at least %d (all: %+v)", ts, len(want), lt.Stats().Transports)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -229,8 +242,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func TestOversizedRequest(t *testing.T) {
 	dir := t.TempDir()
 	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 1<<20, 9)
-	seed := startSwarm(t, testConfig(t, t.TempDir()))
-	defer seed.Close()
+	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
 	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +255,7 @@ func TestOversizedRequest(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	ih := st.InfoHash()
+	ih := metainfo.Hash(st.InfoHash())
 	var id [20]byte
 	copy(id[:], "-XX0001-oversizedreq")
 	if _, err := pp.Handshake(ctx, conn, &ih, id, pp.PeerExtensionBits{}); err != nil {
@@ -290,4 +302,174 @@ func TestOversizedRequest(t *testing.T) {
 	} else if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("after a 32 KiB request: %v, want the conn closed", err)
 	}
+}
+
+// chanAddr is the address of one end of a conn from a transport other than
+// TCP or uTP, as webrtc.Addr is.
+type chanAddr string
+
+func (a chanAddr) Network() string { return connsNetwork }
+func (a chanAddr) String() string  { return connsNetwork + ":" + string(a) }
+
+// chanConn is a loopback TCP conn dressed as such a conn.
+type chanConn struct {
+	net.Conn
+	local, remote chanAddr
+}
+
+func (c chanConn) LocalAddr() net.Addr  { return c.local }
+func (c chanConn) RemoteAddr() net.Addr { return c.remote }
+
+// connPair returns the two ends of one loopback TCP connection.
+func connPair(t *testing.T) (a, b net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	a, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	return chanConn{a, "a", "b"}, chanConn{b, "b", "a"}
+}
+
+// TestAddConn hands two nodes the ends of one conn, as the WebRTC
+// transport does with a channel: the node that offered to another seedcast
+// node speaks first, and the file crosses.
+func TestAddConn(t *testing.T) {
+	dir := t.TempDir()
+	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 1<<20, 11)
+	cfg := testConfig(t, t.TempDir())
+	cfg.DisableTCP, cfg.DisableUTP = true, true // the conn below is the only way in
+	seed, _ := startSwarm(t, cfg)
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = testConfig(t, t.TempDir())
+	cfg.DisableTCP, cfg.DisableUTP = true, true
+	leech, _ := startSwarm(t, cfg)
+	lt, err := leech.AddMagnet(st.Magnet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsSeedcastPeer(seed.PeerID()) || IsSeedcastPeer([20]byte{'-', 'W', 'W'}) {
+		t.Fatal("IsSeedcastPeer does not tell seedcast's peer ids")
+	}
+	a, b := connPair(t)
+	// The leech offered; the seed answered and waits for its handshake.
+	if err := seed.AddConn(st.InfoHash(), a, leech.PeerID(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := leech.AddConn(lt.InfoHash(), b, seed.PeerID(), true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lt.GotInfo():
+	case <-time.After(30 * time.Second):
+		t.Fatal("no metadata over the handed conn in 30 s")
+	}
+	r, err := lt.OpenFile(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("download over the handed conn: %v, equal %v", err, bytes.Equal(got, want))
+	}
+	// The two seeds part once the leech is complete; its bytes stay
+	// counted under the conn's transport.
+	err = testnet.WaitFor(10*time.Second, func() error {
+		if ts := lt.Stats().Transports["webrtc"]; ts.BytesIn < int64(len(want)) {
+			return fmt.Errorf("leech's webrtc figures %+v, want at least %d bytes in", ts, len(want))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// TestAddConnTwice checks that a second conn to a peer already connected
+// is refused and closed. The two nodes both lack the torrent's info, so
+// that their conn stays up.
+func TestAddConnTwice(t *testing.T) {
+	dir := t.TempDir()
+	writeRandom(t, filepath.Join(dir, "clip.bin"), 64<<10, 12)
+	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes [2]*Swarm
+	var tors [2]*Torrent
+	for i := range nodes {
+		cfg := testConfig(t, t.TempDir())
+		cfg.DisableTCP, cfg.DisableUTP = true, true
+		nodes[i], _ = startSwarm(t, cfg)
+		if tors[i], err = nodes[i].AddMagnet(st.Magnet()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := connPair(t)
+	if err := nodes[0].AddConn(st.InfoHash(), a, nodes[1].PeerID(), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[1].AddConn(st.InfoHash(), b, nodes[0].PeerID(), true); err != nil {
+		t.Fatal(err)
+	}
+	err = testnet.WaitFor(10*time.Second, func() error {
+		if !tors[1].HasPeer(nodes[0].PeerID()) {
+			return errors.New("no conn between the two nodes")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, d := connPair(t)
+	defer d.Close()
+	if err := nodes[1].AddConn(st.InfoHash(), c, nodes[0].PeerID(), true); !errors.Is(err, ErrConnected) {
+		t.Errorf("second conn to one peer: %v, want ErrConnected", err)
+	}
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := d.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("the far end of a refused conn read %v, want EOF: the conn was left open", err)
+	}
+}
+
+// TestHeldConnAddr checks that a held conn's address is one only the
+// swarm's dialer takes, once: TCP dialers must not try it.
+func TestHeldConnAddr(t *testing.T) {
+	cs := newConns()
+	a, b := connPair(t)
+	defer b.Close()
+	addr := cs.hold(a)
+	if _, err := netip.ParseAddrPort(addr); err == nil {
+		t.Fatalf("held address %q parses as an IP and port", addr)
+	}
+	if c, err := cs.Dial(context.Background(), addr); err != nil || c != a {
+		t.Fatalf("Dial(%q) = %v, %v", addr, c, err)
+	}
+	if _, err := cs.Dial(context.Background(), addr); err == nil {
+		t.Fatal("second Dial of one held conn succeeded")
+	}
+	cs.close()
+	a.Close()
 }

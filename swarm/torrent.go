@@ -1,29 +1,37 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // Torrent is one torrent of the swarm.
 type Torrent struct {
 	s        *Swarm
 	t        *torrent.Torrent
+	ih       infohash.Hash
 	trackers []string // from the .torrent or magnet it was added by
 	webseeds []string
 	root     string // the seeded path, for torrents seeded in place
+
+	// gone holds the bytes of closed peer conns per transport, so that
+	// the totals do not drop when a peer leaves.
+	goneMu sync.Mutex
+	gone   map[string]TransportStats
 }
 
 // InfoHash returns the v1 info hash.
-func (t *Torrent) InfoHash() metainfo.Hash { return t.t.InfoHash() }
+func (t *Torrent) InfoHash() infohash.Hash { return t.ih }
 
 // Name returns the torrent's name, or its info hash until the info is known.
 func (t *Torrent) Name() string { return t.t.Name() }
@@ -94,7 +102,7 @@ func (t *Torrent) Announce() [][]string {
 func (t *Torrent) WebSeeds() []string {
 	var out []string
 	if b := t.s.cfg.WebSeedBase; b != "" {
-		out = append(out, b+t.InfoHash().HexString()+"/")
+		out = append(out, b+t.ih.String()+"/")
 	}
 	return append(out, t.webseeds...)
 }
@@ -124,24 +132,9 @@ func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
 	return &mi, true
 }
 
-// WriteMetainfo writes the bencoded .torrent to w.
-func (t *Torrent) WriteMetainfo(w io.Writer) error {
-	mi, ok := t.Metainfo()
-	if !ok {
-		return fmt.Errorf("swarm: %s: info not known yet", t.InfoHash().HexString())
-	}
-	var b bytes.Buffer
-	if err := mi.Write(&b); err != nil {
-		return err
-	}
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
 // Magnet returns a magnet link naming the node's trackers and web seed.
 func (t *Torrent) Magnet() string {
-	ih := t.InfoHash()
-	m := metainfo.Magnet{InfoHash: ih, DisplayName: t.Name(), Trackers: slices.Concat(t.Announce()...)}
+	m := metainfo.Magnet{InfoHash: metainfo.Hash(t.ih), DisplayName: t.Name(), Trackers: slices.Concat(t.Announce()...)}
 	if ws := t.WebSeeds(); len(ws) > 0 {
 		m.Params = map[string][]string{"ws": ws}
 	}
@@ -178,9 +171,9 @@ func (t *Torrent) Stats() Stats {
 	for _, name := range transports {
 		st.Transports[name] = TransportStats{}
 	}
-	for name, ts := range t.s.goneStats(t.t) {
-		st.Transports[name] = ts
-	}
+	t.goneMu.Lock()
+	maps.Copy(st.Transports, t.gone)
+	t.goneMu.Unlock()
 	if t.haveInfo() {
 		st.BytesCompleted = t.t.BytesCompleted()
 		if n := t.t.Length(); n > 0 {
@@ -198,6 +191,19 @@ func (t *Torrent) Stats() Stats {
 		st.Transports[name] = ts
 	}
 	return st
+}
+
+// addGone adds the figures of a closed conn over transport to t's totals.
+func (t *Torrent) addGone(transport string, ps torrent.PeerStats) {
+	t.goneMu.Lock()
+	defer t.goneMu.Unlock()
+	if t.gone == nil {
+		t.gone = make(map[string]TransportStats)
+	}
+	ts := t.gone[transport]
+	ts.BytesIn += ps.BytesReadData.Int64()
+	ts.BytesOut += ps.BytesWrittenData.Int64()
+	t.gone[transport] = ts
 }
 
 // transportName maps anacrolix's network names to ours.

@@ -170,6 +170,10 @@ func (c *Conn) mapErr(err error) error {
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.closed)
+		// pion/sctp keeps a goroutine per read deadline until the deadline
+		// passes, closed stream or not; clearing it ends that goroutine now
+		// rather than minutes after the conn is gone.
+		c.raw.SetReadDeadline(time.Time{})
 		c.raw.Close()
 		c.pc.Close()
 		if c.onClose != nil {

@@ -40,6 +40,7 @@ type mdnsResolver struct {
 	waiters map[string][]chan netip.Addr
 	cache   map[string]mdnsEntry
 	done    chan struct{}
+	wg      sync.WaitGroup // the read loop
 }
 
 type mdnsEntry struct {
@@ -103,7 +104,7 @@ func newMDNSResolver(ifaceNames []string, loopback bool, log *slog.Logger) (*mdn
 		cache:   make(map[string]mdnsEntry),
 		done:    make(chan struct{}),
 	}
-	go r.readLoop()
+	r.wg.Go(r.readLoop)
 	return r, nil
 }
 
@@ -116,6 +117,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Close stops the resolver and waits for its read loop.
 func (r *mdnsResolver) Close() error {
 	select {
 	case <-r.done:
@@ -123,7 +125,9 @@ func (r *mdnsResolver) Close() error {
 	default:
 		close(r.done)
 	}
-	return r.pc.Close()
+	err := r.pc.Close()
+	r.wg.Wait()
+	return err
 }
 
 // Resolve returns the address of a .local name, asking again every

@@ -2,9 +2,9 @@
 // channels, the way browsers running WebTorrent connect. Every
 // PeerConnection shares one pion API whose SettingEngine puts them all on
 // one UDP port, rewrites host candidates for 1:1 NAT and resolves the mDNS
-// (.local) candidates that browsers send. Opened channels become net.Conns
-// for the BitTorrent client: answered channels through a Listener, offered
-// ones through a Dialer when the other end waits for us to speak first.
+// (.local) candidates that browsers send. An opened channel becomes a
+// net.Conn, handed to whoever asked for it: the Offer it was accepted on,
+// or the callback given to Answer.
 package webrtc
 
 import (
@@ -16,7 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -37,8 +37,9 @@ type Config struct {
 	// NATIPs are public IPs to advertise in place of local host
 	// candidates, for a node behind 1:1 NAT.
 	NATIPs []string
-	// ICEServers are STUN and TURN servers, with credentials for TURN.
-	ICEServers []pion.ICEServer
+	// ICEServers are STUN and TURN servers in the forms ParseICEServer
+	// reads.
+	ICEServers []string
 	// Interfaces, if set, are the only network interfaces ICE uses.
 	Interfaces []string
 	// Loopback lets ICE use loopback addresses (tests between two nodes on
@@ -49,29 +50,39 @@ type Config struct {
 	ConnectTimeout time.Duration
 }
 
-// Transport makes WebRTC peer connections. Use New, then Start.
+// Transport makes WebRTC peer connections. Use New, then Run.
 type Transport struct {
 	cfg Config
 	log *slog.Logger
+	ice []ICEServer
+
+	up      chan struct{} // closed once Run has opened the port
+	stopped chan struct{} // closed once Run has returned
+	runErr  error         // why Run stopped; set before stopped closes
+	running sync.Once
+	wg      sync.WaitGroup  // goroutines of the transport's own
+	runCtx  context.Context // Run's; set before up closes
 
 	mu     sync.Mutex
 	api    *pion.API
 	mux    *ice.MultiUDPMuxDefault
 	closed bool
-	pcs    map[*pion.PeerConnection]struct{}
-
-	ln     *listener
-	dialer *dialer
-	mdns   *mdnsResolver // nil if the mDNS group could not be joined
+	pcs    map[*pion.PeerConnection]*time.Timer // with its connect timer, if any
+	mdns   *mdnsResolver                        // nil if the mDNS group could not be joined
 }
 
 // mdnsWait bounds the resolution of a peer's .local candidates.
 const mdnsWait = 3 * time.Second
 
-// ErrPortInUse means the WebRTC UDP port is taken.
-var ErrPortInUse = errors.New("webrtc: UDP port in use")
+// Errors callers branch on.
+var (
+	// ErrPortInUse means the WebRTC UDP port is taken.
+	ErrPortInUse = errors.New("webrtc: UDP port in use")
+	// ErrStopped is returned once Run has returned.
+	ErrStopped = errors.New("webrtc: transport stopped")
+)
 
-// New validates cfg. It opens nothing: Start does.
+// New validates cfg. It opens nothing: Run does.
 func New(cfg Config) (*Transport, error) {
 	if cfg.UDPPort <= 0 || cfg.UDPPort > 65535 {
 		return nil, fmt.Errorf("webrtc: Config.UDPPort %d out of range", cfg.UDPPort)
@@ -81,29 +92,139 @@ func New(cfg Config) (*Transport, error) {
 			return nil, fmt.Errorf("webrtc: NAT IP %q: %w", ip, err)
 		}
 	}
+	var servers []ICEServer
+	for _, raw := range cfg.ICEServers {
+		srv, err := ParseICEServer(raw)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, srv)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 30 * time.Second
 	}
-	t := &Transport{
-		cfg: cfg,
-		log: cfg.Logger.With("component", "webrtc"),
-		pcs: make(map[*pion.PeerConnection]struct{}),
-	}
-	t.ln = newListener()
-	t.dialer = newDialer()
-	return t, nil
+	return &Transport{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "webrtc"),
+		ice:     servers,
+		up:      make(chan struct{}),
+		stopped: make(chan struct{}),
+		pcs:     make(map[*pion.PeerConnection]*time.Timer),
+	}, nil
 }
 
-// Start opens the UDP port and builds the pion API.
-func (t *Transport) Start() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.api != nil {
-		return nil
+// ICEServer is a STUN or TURN server, in the form of a browser's
+// RTCIceServer.
+type ICEServer struct {
+	URLs       []string
+	Username   string
+	Credential string
+}
+
+// ErrICEServer is why a string is not an ICE server.
+var ErrICEServer = errors.New("want stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT")
+
+// ParseICEServer reads a STUN or TURN server: stun:host:port, or
+// turn(s)://user:password@host:port?transport=udp|tcp for TURN with its
+// credentials (turn:host:port for one without).
+func ParseICEServer(s string) (ICEServer, error) {
+	bad := fmt.Errorf("webrtc: ICE server %q: %w", s, ErrICEServer)
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return ICEServer{}, bad
 	}
+	switch scheme {
+	case "stun", "stuns":
+		return ICEServer{URLs: []string{s}}, nil
+	case "turn", "turns":
+	default:
+		return ICEServer{}, bad
+	}
+	if !strings.HasPrefix(rest, "//") {
+		return ICEServer{URLs: []string{s}}, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return ICEServer{}, bad
+	}
+	srv := ICEServer{URLs: []string{scheme + ":" + u.Host}}
+	if u.RawQuery != "" {
+		srv.URLs[0] += "?" + u.RawQuery
+	}
+	if u.User != nil {
+		srv.Username = u.User.Username()
+		srv.Credential, _ = u.User.Password()
+	}
+	return srv, nil
+}
+
+// ICEServers returns the STUN and TURN servers of the transport, for
+// pages whose peer connections should use the same.
+func (t *Transport) ICEServers() []ICEServer { return slices.Clone(t.ice) }
+
+// pionICEServers returns the servers in pion's form.
+func (t *Transport) pionICEServers() []pion.ICEServer {
+	var out []pion.ICEServer
+	for _, s := range t.ice {
+		ps := pion.ICEServer{URLs: s.URLs, Username: s.Username}
+		if s.Credential != "" {
+			ps.Credential = s.Credential
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
+// Run opens the UDP port and makes and answers offers until ctx is done;
+// then it closes every PeerConnection and the port, and returns once its
+// goroutines have stopped. It returns nil after a clean stop; Run runs
+// once.
+func (t *Transport) Run(ctx context.Context) error {
+	err := errors.New("webrtc: Run called twice")
+	t.running.Do(func() { err = t.run(ctx) })
+	return err
+}
+
+func (t *Transport) run(ctx context.Context) (err error) {
+	defer func() {
+		t.runErr = err
+		if err == nil {
+			t.runErr = ErrStopped
+		}
+		close(t.stopped)
+	}()
+	if err := t.start(); err != nil {
+		return err
+	}
+	t.runCtx = ctx
+	close(t.up)
+	<-ctx.Done()
+	return t.shutdown()
+}
+
+// Up waits until Run has opened the port. It returns Run's error if it
+// failed or has stopped, or ctx's.
+func (t *Transport) Up(ctx context.Context) error {
+	select {
+	case <-t.up:
+		select {
+		case <-t.stopped:
+			return t.runErr
+		default:
+			return nil
+		}
+	case <-t.stopped:
+		return t.runErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// start opens the UDP port and builds the pion API.
+func (t *Transport) start() error {
 	lf := logging.NewDefaultLoggerFactory()
 	opts := []ice.UDPMuxFromPortOption{
 		ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
@@ -159,10 +280,9 @@ func (t *Transport) Start() error {
 	// before using one unless told not to (measured: 1010 ms, against
 	// 200 ms without the wait).
 	se.SetPrflxAcceptanceMinWait(0)
-	if r, err := newMDNSResolver(t.cfg.Interfaces, t.cfg.Loopback, t.log); err != nil {
+	mdns, err := newMDNSResolver(t.cfg.Interfaces, t.cfg.Loopback, t.log)
+	if err != nil {
 		t.log.Warn("mDNS unavailable: browsers on this LAN connect through peer-reflexive candidates only", "err", err)
-	} else {
-		t.mdns = r
 	}
 	// Cap SCTP's retransmission back-off: its default maximum of 60 s
 	// outlasts WebTorrent's 30 s piece timeout, after which the browser
@@ -172,8 +292,11 @@ func (t *Transport) Start() error {
 	// a=max-message-size is 256 KiB).
 	se.SetSCTPMaxMessageSize(maxRecvBytes)
 
+	t.mu.Lock()
 	t.api = pion.NewAPI(pion.WithSettingEngine(se))
 	t.mux = mux
+	t.mdns = mdns
+	t.mu.Unlock()
 	addrs := []string{}
 	for _, a := range mux.GetListenAddresses() {
 		addrs = append(addrs, a.String())
@@ -191,64 +314,63 @@ func (t *Transport) keepInterface(name string) bool {
 	return slices.Contains(t.cfg.Interfaces, name)
 }
 
-// Close closes every PeerConnection, the listener and the UDP port. It is
-// safe to call more than once.
-func (t *Transport) Close() error {
+// shutdown closes every PeerConnection, the mDNS resolver and the UDP
+// port, and waits for the transport's goroutines.
+func (t *Transport) shutdown() error {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return nil
-	}
 	t.closed = true
 	pcs := make([]*pion.PeerConnection, 0, len(t.pcs))
-	for pc := range t.pcs {
+	for pc, timer := range t.pcs {
+		if timer != nil {
+			timer.Stop()
+		}
 		pcs = append(pcs, pc)
 	}
-	mux := t.mux
+	mux, mdns := t.mux, t.mdns
 	t.mu.Unlock()
 	for _, pc := range pcs {
-		pc.Close()
+		// GracefulClose returns once the connection's goroutines are done.
+		pc.GracefulClose()
 	}
-	t.ln.Close()
-	t.dialer.close()
-	if t.mdns != nil {
-		t.mdns.Close()
+	if mdns != nil {
+		mdns.Close()
 	}
-	if mux != nil {
-		return mux.Close()
-	}
-	return nil
+	t.wg.Wait()
+	return mux.Close()
 }
 
-// Listener returns the listener of conns answered by this node, for
-// anacrolix's Client.AddListener. On those conns the remote speaks first,
-// as WebTorrent does the moment a channel opens.
-func (t *Transport) Listener() net.Listener { return t.ln }
-
-// Dialer returns the dialer of conns this node offered to peers that wait
-// for the offerer's handshake, for anacrolix's Client.AddDialer.
-func (t *Transport) Dialer() interface {
-	Dial(ctx context.Context, addr string) (net.Conn, error)
-	DialerNetwork() string
-} {
-	return t.dialer
-}
-
-// newPeerConnection makes a PeerConnection tracked for Close.
-func (t *Transport) newPeerConnection() (*pion.PeerConnection, error) {
+// newPeerConnection makes a PeerConnection that Run closes as it stops,
+// once Run has opened the port. With a connectTimeout, the connection is
+// closed unless connected by then.
+func (t *Transport) newPeerConnection(ctx context.Context, connectTimeout time.Duration) (*pion.PeerConnection, error) {
+	if err := t.Up(ctx); err != nil {
+		return nil, err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed || t.api == nil {
-		return nil, errors.New("webrtc: transport not running")
+	if t.closed {
+		return nil, ErrStopped
 	}
-	pc, err := t.api.NewPeerConnection(pion.Configuration{ICEServers: t.cfg.ICEServers})
+	pc, err := t.api.NewPeerConnection(pion.Configuration{ICEServers: t.pionICEServers()})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}
-	t.pcs[pc] = struct{}{}
+	var timer *time.Timer
+	if connectTimeout > 0 {
+		timer = time.AfterFunc(connectTimeout, func() {
+			// No channel within the timeout: WebTorrent has given up too.
+			if pc.ConnectionState() != pion.PeerConnectionStateConnected {
+				pc.Close()
+			}
+		})
+	}
+	t.pcs[pc] = timer
 	pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
 		if s == pion.PeerConnectionStateClosed || s == pion.PeerConnectionStateFailed {
 			t.mu.Lock()
+			if timer := t.pcs[pc]; timer != nil {
+				timer.Stop()
+			}
 			delete(t.pcs, pc)
 			t.mu.Unlock()
 			if s == pion.PeerConnectionStateFailed {
@@ -257,6 +379,16 @@ func (t *Transport) newPeerConnection() (*pion.PeerConnection, error) {
 		}
 	})
 	return pc, nil
+}
+
+// connected stops pc's connect timer: its channel is open.
+func (t *Transport) connected(pc *pion.PeerConnection) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if timer := t.pcs[pc]; timer != nil {
+		timer.Stop()
+		t.pcs[pc] = nil
+	}
 }
 
 // gather sets desc as the local description and waits for every candidate:
@@ -288,7 +420,7 @@ type Offer struct {
 // NewOffer creates a PeerConnection with one data channel and returns its
 // offer, every candidate gathered.
 func (t *Transport) NewOffer(ctx context.Context) (*Offer, error) {
-	pc, err := t.newPeerConnection()
+	pc, err := t.newPeerConnection(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -347,24 +479,19 @@ func (o *Offer) Accept(ctx context.Context, answerSDP string) (*Conn, error) {
 // Close abandons the offer.
 func (o *Offer) Close() { o.once.Do(func() { o.pc.Close() }) }
 
-// Answer answers a remote offer. When the remote's data channel opens, the
-// conn is handed to the Listener.
-func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error) {
-	pc, err := t.newPeerConnection()
+// Answer answers a remote offer and returns the answer's SDP. When the
+// remote's data channel opens, within ConnectTimeout, opened receives its
+// conn and owns it.
+func (t *Transport) Answer(ctx context.Context, offerSDP string, opened func(*Conn)) (string, error) {
+	pc, err := t.newPeerConnection(ctx, t.cfg.ConnectTimeout)
 	if err != nil {
 		return "", err
 	}
 	id := randomID()
-	timer := time.AfterFunc(t.cfg.ConnectTimeout, func() {
-		// No channel within the timeout: WebTorrent has given up too.
-		if pc.ConnectionState() != pion.PeerConnectionStateConnected {
-			pc.Close()
-		}
-	})
 	start := time.Now()
 	pc.OnDataChannel(func(dc *pion.DataChannel) {
 		dc.OnOpen(func() {
-			timer.Stop()
+			t.connected(pc)
 			t.log.Debug("answered channel open", "conn", id, "since_offer", time.Since(start))
 			raw, err := dc.DetachWithDeadline()
 			if err != nil {
@@ -372,10 +499,7 @@ func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error)
 				pc.Close()
 				return
 			}
-			c := newConn(pc, dc, raw, id)
-			if !t.ln.deliver(c) {
-				c.Close()
-			}
+			opened(newConn(pc, dc, raw, id))
 		})
 	})
 	if err := t.setRemote(pc, pion.SDPTypeOffer, offerSDP); err != nil {
@@ -395,17 +519,6 @@ func (t *Transport) Answer(ctx context.Context, offerSDP string) (string, error)
 	return sdp, nil
 }
 
-// Deliver hands a conn this node offered to the BitTorrent client. If the
-// remote end speaks first (a browser), it goes to the Listener as if
-// accepted; otherwise (another seedcast) it waits for the client to dial
-// the returned address, so that the client sends the handshake first.
-func (t *Transport) Deliver(c *Conn, remoteSpeaksFirst bool) (dialAddr string, ok bool) {
-	if remoteSpeaksFirst {
-		return "", t.ln.deliver(c)
-	}
-	return t.dialer.park(c), true
-}
-
 // setRemote applies a remote description at once. Its .local host
 // candidates are left out, and added to pc as their names resolve: a name
 // that never resolves, as at a node on the internet, delays nothing, since
@@ -419,8 +532,8 @@ func (t *Transport) setRemote(pc *pion.PeerConnection, typ pion.SDPType, sdp str
 	if len(pending) == 0 || t.mdns == nil {
 		return nil
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), mdnsWait)
+	t.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(t.runCtx, mdnsWait)
 		defer cancel()
 		start := time.Now()
 		t.mdns.resolveCandidates(ctx, pending, func(c mdnsCandidate) {
@@ -431,7 +544,7 @@ func (t *Transport) setRemote(pc *pion.PeerConnection, typ pion.SDPType, sdp str
 			err := pc.AddICECandidate(init)
 			t.log.Debug("remote candidate resolved", "name", c.name, "took", time.Since(start), "err", err)
 		})
-	}()
+	})
 	return nil
 }
 
@@ -441,98 +554,4 @@ func randomID() string {
 	// The letter keeps the id from parsing as a port number, so that
 	// dialers of other networks fail on "webrtc:c..." without a lookup.
 	return "c" + hex.EncodeToString(b[:])
-}
-
-// listener queues conns for anacrolix's accept loop.
-type listener struct {
-	conns  chan net.Conn
-	done   chan struct{}
-	closer sync.Once
-}
-
-func newListener() *listener {
-	return &listener{conns: make(chan net.Conn, 64), done: make(chan struct{})}
-}
-
-// deliver queues c, or reports false if the queue is full or closed.
-func (l *listener) deliver(c net.Conn) bool {
-	select {
-	case <-l.done:
-		return false
-	default:
-	}
-	select {
-	case l.conns <- c:
-		return true
-	default:
-		return false
-	}
-}
-
-// Accept waits for the next conn. It blocks until Close: anacrolix's accept
-// loop spins on errors while its client is open.
-func (l *listener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *listener) Addr() net.Addr { return Addr{id: "listener"} }
-
-func (l *listener) Close() error {
-	l.closer.Do(func() { close(l.done) })
-	return nil
-}
-
-// dialer hands parked conns to anacrolix when it dials their address.
-type dialer struct {
-	mu     sync.Mutex
-	parked map[string]*Conn
-}
-
-func newDialer() *dialer { return &dialer{parked: make(map[string]*Conn)} }
-
-// park keeps c until it is dialed or closed, and returns its address.
-func (d *dialer) park(c *Conn) string {
-	addr := c.remote.String()
-	d.mu.Lock()
-	d.parked[addr] = c
-	d.mu.Unlock()
-	// A parked conn nobody dials must not live forever.
-	time.AfterFunc(30*time.Second, func() {
-		d.mu.Lock()
-		left, ok := d.parked[addr]
-		delete(d.parked, addr)
-		d.mu.Unlock()
-		if ok {
-			left.Close()
-		}
-	})
-	return addr
-}
-
-func (d *dialer) Dial(ctx context.Context, addr string) (net.Conn, error) {
-	d.mu.Lock()
-	c, ok := d.parked[addr]
-	delete(d.parked, addr)
-	d.mu.Unlock()
-	if !ok {
-		return nil, &net.OpError{Op: "dial", Net: Network, Err: os.ErrNotExist}
-	}
-	return c, nil
-}
-
-func (d *dialer) DialerNetwork() string { return Network }
-
-func (d *dialer) close() {
-	d.mu.Lock()
-	parked := d.parked
-	d.parked = make(map[string]*Conn)
-	d.mu.Unlock()
-	for _, c := range parked {
-		c.Close()
-	}
 }

@@ -7,9 +7,16 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // freeUDPPort returns a UDP port free on loopback now.
 func freeUDPPort(t *testing.T) int {
@@ -29,10 +36,10 @@ func loopbackTransport(t *testing.T) *Transport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Start(); err != nil {
+	testnet.Run(t, tr.Run)
+	if err := tr.Up(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { tr.Close() })
 	return tr
 }
 
@@ -45,7 +52,8 @@ func connect(t *testing.T, a, b *Transport) (offered, answered net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := b.Answer(ctx, o.SDP())
+	got := make(chan net.Conn, 1)
+	answer, err := b.Answer(ctx, o.SDP(), func(c *Conn) { got <- c })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,18 +61,11 @@ func connect(t *testing.T, a, b *Transport) (offered, answered net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan net.Conn, 1)
-	go func() {
-		ac, err := b.Listener().Accept()
-		if err == nil {
-			got <- ac
-		}
-	}()
 	select {
 	case ac := <-got:
 		return c, ac
 	case <-ctx.Done():
-		t.Fatal("answered channel never reached the listener")
+		t.Fatal("answered channel never opened")
 	}
 	return nil, nil
 }
@@ -120,35 +121,6 @@ func TestStream(t *testing.T) {
 	}
 }
 
-// TestDeliverToDialer parks an offered conn and checks that only its
-// address dials it, once.
-func TestDeliverToDialer(t *testing.T) {
-	a, b := loopbackTransport(t), loopbackTransport(t)
-	offered, answered := connect(t, a, b)
-	defer answered.Close()
-	addr, ok := a.Deliver(offered.(*Conn), false)
-	if !ok || addr == "" {
-		t.Fatalf("Deliver = %q, %v", addr, ok)
-	}
-	if _, _, err := net.SplitHostPort(addr); err == nil {
-		if _, err := net.LookupPort("tcp", addr[len("webrtc:"):]); err == nil {
-			t.Fatalf("address %q parses as host:port; TCP dialers would dial it", addr)
-		}
-	}
-	d := a.Dialer()
-	if d.DialerNetwork() != Network {
-		t.Errorf("network %q", d.DialerNetwork())
-	}
-	c, err := d.Dial(context.Background(), addr)
-	if err != nil || c != offered {
-		t.Fatalf("Dial(%q) = %v, %v", addr, c, err)
-	}
-	if _, err := d.Dial(context.Background(), addr); err == nil {
-		t.Fatal("second Dial of one parked conn succeeded")
-	}
-	c.Close()
-}
-
 // TestDeadline checks that a read deadline ends a blocked read with
 // os.ErrDeadlineExceeded, as net.Conn promises.
 func TestDeadline(t *testing.T) {
@@ -169,5 +141,35 @@ func TestConfigRejects(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
+	}
+}
+
+func TestParseICEServer(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ICEServer
+		bad  bool
+	}{
+		{in: "stun:stun.example.org:3478", want: ICEServer{URLs: []string{"stun:stun.example.org:3478"}}},
+		{in: "turn:turn.example.org:3478", want: ICEServer{URLs: []string{"turn:turn.example.org:3478"}}},
+		{in: "turn://ann:s3cret@turn.example.org:3478", want: ICEServer{URLs: []string{"turn:turn.example.org:3478"}, Username: "ann", Credential: "s3cret"}},
+		{in: "turns://ann:s3cret@turn.example.org:5349?transport=tcp", want: ICEServer{URLs: []string{"turns:turn.example.org:5349?transport=tcp"}, Username: "ann", Credential: "s3cret"}},
+		{in: "http://example.org", bad: true},
+		{in: "turn://", bad: true},
+		{in: "nothing", bad: true},
+	} {
+		got, err := ParseICEServer(tc.in)
+		if tc.bad {
+			if !errors.Is(err, ErrICEServer) {
+				t.Errorf("ParseICEServer(%q) = %+v, %v; want ErrICEServer", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got.URLs, tc.want.URLs) || got.Username != tc.want.Username || got.Credential != tc.want.Credential {
+			t.Errorf("ParseICEServer(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := New(Config{UDPPort: 5000, ICEServers: []string{"bogus"}}); !errors.Is(err, ErrICEServer) {
+		t.Errorf("New with a bad ICE server: %v, want ErrICEServer", err)
 	}
 }

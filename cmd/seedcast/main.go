@@ -26,20 +26,28 @@ type cli struct {
 	Tracker trackerCmd `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
 }
 
-func main() {
-	var c cli
-	kctx := kong.Parse(&c,
+// kongOptions are the parser's options, shared by main and the tests.
+func kongOptions() []kong.Option {
+	return []kong.Option{
 		kong.Name("seedcast"),
 		kong.Description("A hybrid BitTorrent peer that puts a film in front of people's eyes: native clients, browsers over WebRTC, and a web player."),
 		kong.UsageOnError(),
 		kong.Vars{"data_default": defaultDataDir()},
-	)
+	}
+}
+
+func main() {
+	var c cli
+	kctx := kong.Parse(&c, kongOptions()...)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// The first signal stops the node cleanly; with the handler gone, a
+	// second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	err := kctx.Run(log)
+	stop()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "seedcast:", err)
 		os.Exit(1)
@@ -57,16 +65,14 @@ func defaultDataDir() string {
 	return "seedcast-data"
 }
 
-// listenHost returns the host part of a listen address, for URLs: an
+// urlHost returns the host and port of a listen address, for URLs: an
 // unspecified host becomes localhost.
 func urlHost(addr string) string {
-	host, port, ok := strings.Cut(addr, ":")
-	if i := strings.LastIndex(addr, ":"); i >= 0 {
-		host, port, ok = addr[:i], addr[i+1:], true
-	}
-	if !ok {
+	i := strings.LastIndex(addr, ":")
+	if i < 0 {
 		return addr
 	}
+	host, port := addr[:i], addr[i+1:]
 	switch host {
 	case "", "0.0.0.0", "[::]", "::":
 		host = "localhost"

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/signaling"
 )
@@ -28,17 +31,17 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	tr.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	g, _, ln, err := c.start(ctx, log, mux, tr)
-	if err != nil {
+	urls := announceURLs(base)
+	hs := &httpServer{flags: c.httpFlags, handler: mux, log: log, listening: func(a net.Addr) {
+		log.Info("tracker listening", "addr", a.String())
+		fmt.Printf("tracker:  %s\n          %s\n", urls[0], urls[1])
+	}}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return tr.Run(gctx) })
+	g.Go(func() error { return hs.Run(gctx) })
+	if err := g.Wait(); err != nil {
 		return err
 	}
-	urls := announceURLs(base)
-	log.Info("tracker listening", "addr", ln.Addr().String())
-	fmt.Printf("tracker:  %s\n          %s\n", urls[0], urls[1])
-	err = g.Wait()
-	if ctx.Err() != nil {
-		log.Info("stopped")
-		return nil
-	}
-	return err
+	log.Info("stopped")
+	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/swarm"
@@ -33,7 +31,7 @@ func (l webLibrary) Torrents() []web.Torrent {
 }
 
 func (l webLibrary) Torrent(ih infohash.Hash) (web.Torrent, bool) {
-	t, ok := l.sw.Torrent(metainfo.Hash(ih))
+	t, ok := l.sw.Torrent(ih)
 	if !ok {
 		return web.Torrent{}, false
 	}
@@ -41,7 +39,7 @@ func (l webLibrary) Torrent(ih infohash.Hash) (web.Torrent, bool) {
 }
 
 func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
-	ih := infohash.Hash(t.InfoHash())
+	ih := t.InfoHash()
 	wt := web.Torrent{
 		InfoHash:   ih,
 		Name:       t.Name(),
@@ -61,7 +59,7 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 // OpenFile opens a file of a torrent; reads wait for its pieces until ctx
 // is done.
 func (l webLibrary) OpenFile(ctx context.Context, ih infohash.Hash, path string) (io.ReadCloser, error) {
-	t, ok := l.sw.Torrent(metainfo.Hash(ih))
+	t, ok := l.sw.Torrent(ih)
 	if !ok {
 		return nil, swarm.ErrNoFile
 	}
