@@ -3,16 +3,13 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -88,10 +85,10 @@ type env struct {
 	modules  string // web/node_modules
 	seedcast string
 	chromium string
-	self     string     // this test binary, which is also the raw sender
-	data     randomFile // the file of figures (b) to (d)
-	pilot    randomFile // the demo pilot, for the playback table (no SHA-256)
-	origin   string     // http://10.231.0.1:port, serving testdata/page
+	self     string       // this test binary, which is also the raw sender
+	data     testnet.File // the file of figures (b) to (d)
+	pilot    testnet.File // the demo pilot, for the playback table (no SHA-256)
+	origin   string       // http://10.231.0.1:port, serving testdata/page
 	pages    *pageServer
 	log      *slog.Logger
 }
@@ -106,7 +103,7 @@ func BenchmarkTransports(b *testing.B) {
 		b.Fatalf("-runs %d: want at least 1", *flagRuns)
 	}
 	ctx, e := newEnv(b)
-	e.data = writeRandomFile(b, *flagFileBytes)
+	e.data = testnet.WriteRandomFile(b, *flagFileBytes)
 
 	figs := []*figure{
 		{Key: "a", Title: "raw data channel, pion → Chromium", once: rawOnce},
@@ -347,7 +344,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	cmd.Stdout = pw
 	sender := startProcess(b, "raw sender", cmd)
 	if *flagConsole {
-		defer func() { fmt.Fprintf(os.Stderr, "--- raw sender:\n%s", sender.out.String()) }()
+		defer func() { fmt.Fprintf(os.Stderr, "--- raw sender:\n%s", sender.Output().String()) }()
 	}
 	lines := make(chan rawSendMsg, 2)
 	go func() {
@@ -370,7 +367,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 		case m, ok := <-lines:
 			if !ok {
 				<-sender.Done()
-				return m, fmt.Errorf("raw sender exited before sending its %s: %v\n%s", what, sender.Err(), sender.out.Tail(4<<10))
+				return m, fmt.Errorf("raw sender exited before sending its %s: %v\n%s", what, sender.Err(), sender.Output().Tail(4<<10))
 			}
 			return m, nil
 		case <-ctx.Done():
@@ -421,7 +418,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	r.CPU, r.CPUKnown = stats.CPUMS/1e3, true
 	// The page has every byte: closing stdin lets the sender hang up.
 	stdin.Close()
-	if err := sender.wait(stopTimeout); err != nil {
+	if err := sender.Wait(testnet.StopTimeout); err != nil {
 		return runResult{Err: fmt.Errorf("raw sender: %w", err)}
 	}
 	return r
@@ -593,7 +590,7 @@ func longestGap(samples [][2]float64) gap {
 
 // cpuMeter tells the CPU time a sender has used so far: a process, or a
 // host of the test network (a browser seeding).
-type cpuMeter interface{ cpu() (time.Duration, error) }
+type cpuMeter interface{ CPU() (time.Duration, error) }
 
 // hostMeter measures all the programs of a host.
 type hostMeter struct {
@@ -601,7 +598,9 @@ type hostMeter struct {
 	host string
 }
 
-func (h hostMeter) cpu() (time.Duration, error) {
+// CPU returns the CPU time that all the threads of the host's programs
+// have used so far.
+func (h hostMeter) CPU() (time.Duration, error) {
 	threads, err := hostThreads(h.e, h.host)
 	var d time.Duration
 	for _, t := range threads {
@@ -619,7 +618,7 @@ type cpuSample struct {
 
 // sampleCPU samples the CPU time of sender and of host's threads.
 func sampleCPU(e *env, sender cpuMeter, host string) (cpuSample, error) {
-	d, err := sender.cpu()
+	d, err := sender.CPU()
 	if err != nil {
 		return cpuSample{}, err
 	}
@@ -720,7 +719,7 @@ func seedcastLacks(ctx context.Context, bin, cmd, flag string) string {
 
 // serveNode is a running seedcast serve with the random file.
 type serveNode struct {
-	proc     *process
+	proc     *testnet.Process
 	url      string // http://10.231.0.1:8080
 	infohash string
 	e        *env
@@ -734,7 +733,7 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 
 // startNode starts seedcast serve on f in the seed host, with extra flags,
 // and waits until it is ready and lists the torrent.
-func startNode(ctx context.Context, b *testing.B, e *env, f randomFile, flags ...string) *serveNode {
+func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags ...string) *serveNode {
 	addr := netip.AddrPortFrom(e.net.Addr("seed"), seedcastHTTPPort).String()
 	args := append([]string{"serve",
 		"--addr", addr,
@@ -821,29 +820,6 @@ func buildSeedcast(b *testing.B) string {
 }
 
 // ---- files and pages ----
-
-// randomFile is a file of deterministic random bytes.
-type randomFile struct {
-	Path   string
-	Size   int64
-	SHA256 string // hex
-}
-
-// writeRandomFile writes size bytes from ChaCha8 with a fixed seed to a
-// temporary file, so that every run moves the same bytes and no two pieces
-// match.
-func writeRandomFile(b *testing.B, size int64) randomFile {
-	var seed [32]byte
-	copy(seed[:], "seedcast bench random file")
-	buf := make([]byte, size)
-	rand.NewChaCha8(seed).Read(buf)
-	p := filepath.Join(b.TempDir(), "random.bin")
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	sum := sha256.Sum256(buf)
-	return randomFile{Path: p, Size: size, SHA256: hex.EncodeToString(sum[:])}
-}
 
 // pageServer serves the pages, WebTorrent, the data file and rewritten
 // torrents from the seed host.

@@ -96,7 +96,7 @@ func TestBrowserDownloadsOverWebRTC(t *testing.T) {
 	chromium := requireTool(t, "chromium")
 	modules := requireWebNodeModules(t)
 	tn := testnet.New(t, "seed", "viewer1")
-	data := writeRandomFile(t, browserFileBytes)
+	data := testnet.WriteRandomFile(t, browserFileBytes)
 
 	origin := serveWebRTCPages(t, tn, modules)
 
@@ -171,7 +171,7 @@ func TestBrowserDownloadsOverWebRTC(t *testing.T) {
 			}
 			out := st.Transports
 			t.Logf("node transports after the download: %v", out)
-			if out["webrtc"].BytesOut < int64(data.Size) {
+			if out["webrtc"].BytesOut < data.Size {
 				t.Errorf("node sent %d bytes over WebRTC, want at least %d", out["webrtc"].BytesOut, data.Size)
 			}
 			for _, tr := range []string{"tcp", "utp"} {
@@ -191,7 +191,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	tn := testnet.New(t, "seed", "viewer1")
-	data := writeRandomFile(t, nodeFileBytes)
+	data := testnet.WriteRandomFile(t, nodeFileBytes)
 
 	one := startServeIn(ctx, t, tn, "seed", readyTimeout,
 		"--no-webseed", "--no-dht", "--no-port-forwarding",
@@ -260,7 +260,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	defer rcancel()
 	err = testnet.Poll(rctx, two.proc, func(context.Context) error {
 		var err error
-		path, err = findDownload(filepath.Join(two.DataDir, "downloads"), tt.Name, int64(data.Size))
+		path, err = findDownload(filepath.Join(two.DataDir, "downloads"), tt.Name, data.Size)
 		return err
 	})
 	if err != nil {
@@ -273,7 +273,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	if sum != data.SHA256 {
 		t.Errorf("%s has SHA-256 %s, want %s", path, sum, data.SHA256)
 	}
-	if in := last.Transports["webrtc"].BytesIn; in < int64(data.Size) {
+	if in := last.Transports["webrtc"].BytesIn; in < data.Size {
 		t.Errorf("second node received %d bytes over WebRTC, want at least %d (transports %v)", in, data.Size, last.Transports)
 	}
 	for _, tr := range []string{"tcp", "utp"} {
@@ -294,7 +294,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 	modules := requireWebNodeModules(t)
 	viewers := []string{"viewer1", "viewer2", "viewer3"}
 	tn := testnet.New(t, append([]string{"seed"}, viewers...)...)
-	data := writeRandomFile(t, portFileBytes)
+	data := testnet.WriteRandomFile(t, portFileBytes)
 
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout,
 		"--no-webseed", "--no-dht", "--no-port-forwarding",
@@ -342,7 +342,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 	if out, err := tn.Command(ctx, "seed", "ss", "-uanp").CombinedOutput(); err == nil {
 		t.Logf("ss -uanp in seed:\n%s", out)
 	}
-	socks, err := udpSockets(seed.proc.cmd.Process.Pid)
+	socks, err := udpSockets(seed.proc.Pid())
 	if err != nil {
 		t.Fatalf("listing the UDP sockets of seedcast: %v", err)
 	}
@@ -402,7 +402,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 
 // nsNode is a seedcast serve running in a host of a test network.
 type nsNode struct {
-	proc *process
+	proc *testnet.Process
 	// URL is the node's base URL in the test network: http://10.231.0.x:8080.
 	URL string
 	// DataDir is its --data directory.
@@ -416,15 +416,15 @@ type nsNode struct {
 // by SIGQUIT, so that the log of a failed test shows where it was stuck.
 func (n *nsNode) dumpGoroutines(t testing.TB) {
 	t.Helper()
-	if n.proc.exited() {
+	if n.proc.Exited() {
 		return
 	}
 	n.dumped = true
-	if err := n.proc.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+	if err := n.proc.Signal(syscall.SIGQUIT); err != nil {
 		t.Logf("SIGQUIT to serve: %v", err)
 		return
 	}
-	n.proc.wait(stopTimeout)
+	n.proc.Wait(testnet.StopTimeout)
 	t.Logf("sent serve SIGQUIT: its goroutines are at the end of its output")
 }
 
@@ -450,9 +450,9 @@ func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host strin
 	// cleanly, which is part of the contract.
 	cmd := tn.Command(context.WithoutCancel(ctx), host, seedcastBin, full...)
 	cmd.Env = cleanEnv()
-	n.proc = startProcess(t, "seedcast serve in "+host, cmd)
+	n.proc = testnet.Start(t, "seedcast serve in "+host, cmd)
 	t.Cleanup(func() {
-		if err := n.proc.stop(stopTimeout); err != nil && !n.dumped {
+		if err := n.proc.Stop(testnet.StopTimeout); err != nil && !n.dumped {
 			t.Errorf("seedcast serve in %s did not stop cleanly: %v", host, err)
 		}
 		if t.Failed() || os.Getenv(logDirEnv) != "" {
@@ -481,7 +481,7 @@ const logDirEnv = "E2E_LOG_DIR"
 // if E2E_LOG_DIR is set, and logs its last lines without anacrolix's lines
 // about each block (perBlockMsgs).
 func (n *nsNode) saveLog(t testing.TB, host string) {
-	out := n.proc.out.Bytes()
+	out := n.proc.Output().Bytes()
 	if dir := os.Getenv(logDirEnv); dir != "" {
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + host + ".log"
 		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
@@ -533,13 +533,13 @@ func (n *nsNode) getJSON(ctx context.Context, path string, out any) error {
 
 // onlyTorrent returns the one torrent of /api/torrents, failing the test
 // unless it is data's.
-func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data randomFile) apiTorrent {
+func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data testnet.File) apiTorrent {
 	t.Helper()
 	var list []apiTorrent
 	if err := n.getJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || list[0].Length != int64(data.Size) {
+	if len(list) != 1 || list[0].Length != data.Size {
 		t.Fatalf("/api/torrents = %+v, want one torrent of %d bytes", list, data.Size)
 	}
 	return list[0]
@@ -590,7 +590,7 @@ func serveWebRTCPages(t testing.TB, tn *testnet.Net, modules string) (origin str
 type pageTorrent struct {
 	InfoHash    string
 	Name        string
-	Length      int
+	Length      int64
 	PieceLength int
 	URLList     []string
 	Announce    []string
@@ -600,26 +600,26 @@ type pageTorrent struct {
 // page added the torrent.
 type pageDownload struct {
 	SHA256          string
-	ByteLength      int
-	Length          int
-	Downloaded      int
-	Received        int
+	ByteLength      int64
+	Length          int64
+	Downloaded      int64
+	Received        int64
 	URLList         []string
 	FirstWireMS     float64
 	FirstByteMS     float64
 	DoneMS          float64
 	Samples         [][2]float64 // [ms, torrent.downloaded] every second
-	BytesByWireType map[string]int
+	BytesByWireType map[string]int64
 	Wires           []struct {
 		Type, PeerID, Addr string
-		Downloaded         int
+		Downloaded         int64
 		Connected, Closed  float64
 	}
 }
 
 // log logs the timings and rates of a download of size bytes that the test
 // saw take took.
-func (d pageDownload) log(t testing.TB, size int, took time.Duration) {
+func (d pageDownload) log(t testing.TB, size int64, took time.Duration) {
 	t.Helper()
 	t.Logf("first wire %.2f s, first byte %.2f s, done %.2f s after adding the torrent (%.1f MB/s from the first byte, %.1f MB/s overall); with the SHA-256 %v",
 		d.FirstWireMS/1e3, d.FirstByteMS/1e3, d.DoneMS/1e3,
@@ -638,7 +638,7 @@ func (d pageDownload) log(t testing.TB, size int, took time.Duration) {
 
 // check fails the test unless the page holds exactly data, all of it from
 // seedcast nodes over WebRTC.
-func (d pageDownload) check(t testing.TB, data randomFile) {
+func (d pageDownload) check(t testing.TB, data testnet.File) {
 	t.Helper()
 	if d.SHA256 != data.SHA256 || d.ByteLength != data.Size {
 		t.Errorf("page holds %d bytes with SHA-256 %s, want %d bytes with %s", d.ByteLength, d.SHA256, data.Size, data.SHA256)
@@ -652,7 +652,7 @@ func (d pageDownload) check(t testing.TB, data randomFile) {
 	if d.BytesByWireType["webrtc"] < data.Size || len(d.BytesByWireType) != 1 {
 		t.Errorf("page got %v bytes by wire type, want all %d over webrtc", d.BytesByWireType, data.Size)
 	}
-	fromNode := 0
+	var fromNode int64
 	for _, w := range d.Wires {
 		if w.Type != "webrtc" {
 			t.Errorf("page has a %s wire (peer %s), want webrtc only", w.Type, peerIDText(w.PeerID))
