@@ -47,12 +47,12 @@ var (
 	flagLogLevel   = flag.String("seedcast-log-level", "info", "seedcast's --log-level; its log is printed when a run fails")
 )
 
-// Addresses inside the test network, all on the seed host.
+// Addresses inside the test network, all on the seed host; seedcast serve
+// listens on testnet.ServeHTTPPort.
 const (
-	seedcastHTTPPort = 8080 // seedcast serve, figures (b) and (d)
-	trackerPort      = 8000 // seedcast tracker, figure (c)
-	btPort           = 6881
-	webrtcPort       = 3478 // seedcast's --webrtc-port, and the raw sender's
+	trackerPort = 8000 // seedcast tracker, figure (c)
+	btPort      = 6881
+	webrtcPort  = 3478 // seedcast's --webrtc-port, and the raw sender's
 )
 
 // Back-pressure of the raw sender, as seedcast's webrtc.Conn does it: a
@@ -438,9 +438,9 @@ func setupSeedcastWebRTC(ctx context.Context, b *testing.B, e *env) (onceFunc, s
 	if len(mi.UrlList) > 0 {
 		b.Fatalf("seedcast serve --no-webseed lists web seeds %q in %s.torrent", mi.UrlList, node.infohash)
 	}
-	torrentURL := node.url + "/torrents/" + node.infohash + ".torrent"
+	torrentURL := node.URL + "/torrents/" + node.infohash + ".torrent"
 	return func(ctx context.Context, b *testing.B, e *env) runResult {
-		return downloadOnce(ctx, b, e, "viewer1", node.proc, map[string]any{"torrentURL": torrentURL}, "webrtc")
+		return downloadOnce(ctx, b, e, "viewer1", node.Proc, map[string]any{"torrentURL": torrentURL}, "webrtc")
 	}, ""
 }
 
@@ -500,7 +500,7 @@ func setupWebSeed(ctx context.Context, b *testing.B, e *env) (onceFunc, string) 
 	e.pages.addTorrent(name, buf.Bytes())
 	torrentURL := e.origin + "/d/" + name
 	return func(ctx context.Context, b *testing.B, e *env) runResult {
-		return downloadOnce(ctx, b, e, "viewer1", node.proc, map[string]any{"torrentURL": torrentURL}, "webSeed")
+		return downloadOnce(ctx, b, e, "viewer1", node.Proc, map[string]any{"torrentURL": torrentURL}, "webSeed")
 	}, ""
 }
 
@@ -696,11 +696,7 @@ func partial(page *testnet.Page, host string, want int64, err error) runResult {
 func seedcastCommand(ctx context.Context, e *env, args ...string) *exec.Cmd {
 	args = append(args[:1:1], append([]string{"--log-level", *flagLogLevel}, args[1:]...)...)
 	cmd := e.net.Command(ctx, "seed", e.seedcast, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SEEDCAST_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = testnet.CleanEnv()
 	return cmd
 }
 
@@ -717,12 +713,10 @@ func seedcastLacks(ctx context.Context, bin, cmd, flag string) string {
 	return ""
 }
 
-// serveNode is a running seedcast serve with the random file.
+// serveNode is a running seedcast serve with one file.
 type serveNode struct {
-	proc     *testnet.Process
-	url      string // http://10.231.0.1:8080
-	infohash string
-	e        *env
+	*testnet.Serve
+	infohash string // of the file's torrent, in lower case
 }
 
 // startServe starts seedcast serve on the random file in the seed host,
@@ -734,32 +728,26 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 // startNode starts seedcast serve on f in the seed host, with extra flags,
 // and waits until it is ready and lists the torrent.
 func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags ...string) *serveNode {
-	addr := netip.AddrPortFrom(e.net.Addr("seed"), seedcastHTTPPort).String()
-	args := append([]string{"serve",
-		"--addr", addr,
-		"--data", b.TempDir(),
+	args := append([]string{
 		"--bt-port", fmt.Sprint(btPort),
 		"--no-dht",
 		"--no-port-forwarding",
 	}, flags...)
-	args = append(args, f.Path)
-	n := &serveNode{url: "http://" + addr, e: e}
-	n.proc = startProcess(b, "seedcast serve", seedcastCommand(ctx, e, args...))
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := e.net.WaitHTTP(wctx, "seed", n.url+"/healthz", n.proc); err != nil {
+	n := &serveNode{Serve: e.net.StartServe(ctx, b, "seed", testnet.ServeOptions{
+		Bin:      e.seedcast,
+		LogLevel: *flagLogLevel,
+		Args:     append(args, f.Path),
+	})}
+	saveOutput(b, n.Proc)
+	if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
 		b.Fatalf("seedcast serve not ready: %v", err)
 	}
 	var list []struct {
 		Infohash string `json:"infohash"`
 		Length   int64  `json:"length"`
 	}
-	body, err := n.get(ctx, "/api/torrents")
-	if err == nil {
-		err = json.Unmarshal(body, &list)
-	}
-	if err != nil {
-		b.Fatalf("seedcast serve: /api/torrents: %v", err)
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
+		b.Fatalf("seedcast serve: %v", err)
 	}
 	if len(list) != 1 || list[0].Length != f.Size {
 		b.Fatalf("seedcast serve lists %+v, want one torrent of %d bytes", list, f.Size)
@@ -769,31 +757,9 @@ func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags 
 	return n
 }
 
-// get fetches path from the node, from the seed host, and returns the body
-// of a 200 response.
-func (n *serveNode) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", n.url+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := n.e.net.HTTPClient("seed").Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200q", path, res.Status, body)
-	}
-	return body, nil
-}
-
 // metainfo fetches the node's .torrent for the file.
 func (n *serveNode) metainfo(ctx context.Context, b *testing.B) *metainfo.MetaInfo {
-	body, err := n.get(ctx, "/torrents/"+n.infohash+".torrent")
+	body, err := n.Get(ctx, "/torrents/"+n.infohash+".torrent")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -212,10 +212,10 @@ func setupWatch(o watchOpts) func(context.Context, *testing.B, *env) playOnceFun
 			e.net.BlockMulticast(b, "seed")
 		}
 		webSeed := len(node.metainfo(ctx, b).UrlList) > 0
-		u := node.url + "/watch/" + node.infohash + o.query
+		u := node.URL + "/watch/" + node.infohash + o.query
 		wantMode := o.mode
 		return func(ctx context.Context, b *testing.B, e *env) playRun {
-			page, r := visit(ctx, b, e, nil, u, node.url)
+			page, r := visit(ctx, b, e, nil, u, node.URL)
 			if r.Err != nil {
 				return r
 			}
@@ -297,7 +297,7 @@ func startReference(ctx context.Context, b *testing.B, e *env, chromiumFlags map
 	// bytes. A seedcast serve makes it, then goes.
 	sc := startNode(ctx, b, e, e.pilot, "--no-webseed")
 	mi := sc.metainfo(ctx, b)
-	if err := sc.proc.Stop(testnet.StopTimeout); err != nil {
+	if err := sc.Proc.Stop(testnet.StopTimeout); err != nil {
 		b.Fatalf("stopping seedcast serve: %v", err)
 	}
 	info, err := mi.UnmarshalInfo()

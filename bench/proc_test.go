@@ -12,28 +12,33 @@ import (
 	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
-// startProcess starts cmd with testnet.Start and, with -logs, saves the
-// program's whole output to a file of that directory when tb ends.
+// startProcess starts cmd with testnet.Start and has saveOutput save its
+// output.
 func startProcess(tb testing.TB, name string, cmd *exec.Cmd) *testnet.Process {
 	tb.Helper()
 	p := testnet.Start(tb, name, cmd)
+	saveOutput(tb, p)
+	return p
+}
+
+// saveOutput, with -logs, saves the whole output of p to a file of that
+// directory when tb ends. Call it right after starting p: its cleanup then
+// runs before Start's, and stops p itself so that the file has all of it.
+func saveOutput(tb testing.TB, p *testnet.Process) {
 	if *flagLogDir == "" {
-		return p
+		return
 	}
-	// Registered after Start's cleanup, so it runs first: it stops the
-	// program itself, so that the file has all its output.
 	tb.Cleanup(func() {
 		if !p.Exited() {
 			if err := p.Stop(testnet.StopTimeout); err != nil {
-				tb.Logf("%s: %v", name, err)
+				tb.Logf("%s: %v", p, err)
 			}
 		}
-		path := filepath.Join(*flagLogDir, fmt.Sprintf("%s-%s.log", strings.ReplaceAll(tb.Name(), "/", "-"), strings.ReplaceAll(name, " ", "-")))
+		path := filepath.Join(*flagLogDir, fmt.Sprintf("%s-%s.log", strings.ReplaceAll(tb.Name(), "/", "-"), strings.ReplaceAll(p.String(), " ", "-")))
 		if err := os.WriteFile(path, p.Output().Bytes(), 0o644); err != nil {
-			tb.Logf("%s: saving its output: %v", name, err)
+			tb.Logf("%s: saving its output: %v", p, err)
 		}
 	})
-	return p
 }
 
 // threadCPU is the CPU time a thread has used, and its name.

@@ -52,7 +52,7 @@ func TestBrowserToBrowserThroughTracker(t *testing.T) {
 		// only when the test fails.
 		logLevel := cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug")
 		cmd := tn.Command(ctx, "seed", seedcastBin, "tracker", "--addr", addr, "--log-level", logLevel)
-		cmd.Env = cleanEnv()
+		cmd.Env = testnet.CleanEnv()
 		tracker := testnet.Start(t, "seedcast tracker", cmd)
 		// Registered after startProcess's cleanup, so it runs first: the
 		// tracker must exit cleanly on SIGINT, as the contract says.

@@ -168,7 +168,7 @@ func TestWatchPage(t *testing.T) {
 			}
 
 			var node apiTorrentStats
-			if err := seed.getJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
+			if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("%s: node transports %v", tc.name, node.Transports)
@@ -347,7 +347,7 @@ func TestBundlePage(t *testing.T) {
 
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", dir)
 	var list []apiTorrent
-	if err := seed.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := seed.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || len(list[0].Files) != 5 {
@@ -501,7 +501,7 @@ func TestPageErrors(t *testing.T) {
 func pilotInfohash(ctx context.Context, t testing.TB, n *nsNode) string {
 	t.Helper()
 	var list []apiTorrent
-	if err := n.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].Name != "seedcast-pilot.mp4" {

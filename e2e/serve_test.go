@@ -164,20 +164,8 @@ func serveCommand(t testing.TB, opts ...serveOption) (cmd *exec.Cmd, n *node) {
 	args = append(args, cfg.flags...)
 	args = append(args, cfg.args...)
 	cmd = exec.Command(seedcastBin, args...)
-	cmd.Env = append(cleanEnv(), cfg.env...)
+	cmd.Env = append(testnet.CleanEnv(), cfg.env...)
 	return cmd, n
-}
-
-// cleanEnv is the test's environment without SEEDCAST_* variables, which
-// would silently change serve's flags.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SEEDCAST_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // startServe starts `seedcast serve` on free loopback ports with DHT and

@@ -7,10 +7,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -33,7 +31,7 @@ import (
 // (namespace) of its own, so they need not be free on the machine. The WebRTC
 // ports differ from the default 3478 so that the tests see the flag obeyed.
 const (
-	nsHTTPPort   = 8080
+	nsHTTPPort   = testnet.ServeHTTPPort
 	nsBTPort     = 6881
 	nsWebRTCPort = 50000
 	// nsWebRTCPort2 is the WebRTC port of the second node of
@@ -230,7 +228,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 		last      apiTorrentStats
 		firstByte time.Duration
 	)
-	err = testnet.Poll(dctx, two.proc, func(ctx context.Context) error {
+	err = testnet.Poll(dctx, two.Proc, func(ctx context.Context) error {
 		st, err := two.stats(ctx, tt.Infohash)
 		if err != nil {
 			return err
@@ -258,7 +256,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	var path string
 	rctx, rcancel := context.WithTimeout(ctx, renameTimeout)
 	defer rcancel()
-	err = testnet.Poll(rctx, two.proc, func(context.Context) error {
+	err = testnet.Poll(rctx, two.Proc, func(context.Context) error {
 		var err error
 		path, err = findDownload(filepath.Join(two.DataDir, "downloads"), tt.Name, data.Size)
 		return err
@@ -342,7 +340,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 	if out, err := tn.Command(ctx, "seed", "ss", "-uanp").CombinedOutput(); err == nil {
 		t.Logf("ss -uanp in seed:\n%s", out)
 	}
-	socks, err := udpSockets(seed.proc.Pid())
+	socks, err := udpSockets(seed.Proc.Pid())
 	if err != nil {
 		t.Fatalf("listing the UDP sockets of seedcast: %v", err)
 	}
@@ -402,12 +400,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 
 // nsNode is a seedcast serve running in a host of a test network.
 type nsNode struct {
-	proc *testnet.Process
-	// URL is the node's base URL in the test network: http://10.231.0.x:8080.
-	URL string
-	// DataDir is its --data directory.
-	DataDir string
-	client  *http.Client
+	*testnet.Serve
 	// dumped is set once dumpGoroutines has made serve exit.
 	dumped bool
 }
@@ -416,43 +409,35 @@ type nsNode struct {
 // by SIGQUIT, so that the log of a failed test shows where it was stuck.
 func (n *nsNode) dumpGoroutines(t testing.TB) {
 	t.Helper()
-	if n.proc.Exited() {
+	if n.Proc.Exited() {
 		return
 	}
 	n.dumped = true
-	if err := n.proc.Signal(syscall.SIGQUIT); err != nil {
+	if err := n.Proc.Signal(syscall.SIGQUIT); err != nil {
 		t.Logf("SIGQUIT to serve: %v", err)
 		return
 	}
-	n.proc.Wait(testnet.StopTimeout)
+	n.Proc.Wait(testnet.StopTimeout)
 	t.Logf("sent serve SIGQUIT: its goroutines are at the end of its output")
 }
 
 // startServeIn starts seedcast serve in host's namespace, listening for HTTP
 // on the host's address, port nsHTTPPort, with a fresh data dir, debug logs
-// (or E2E_LOG_LEVEL) and args. It waits up to ready for /healthz to answer 200
-// (not at all if ready is 0) and registers a cleanup that fails the test unless serve exits cleanly on
-// SIGINT. Its log goes into the test log when the test fails.
+// (or E2E_LOG_LEVEL) and args. It waits up to ready for /healthz to answer
+// 200 (not at all if ready is 0) and registers a cleanup that fails the test
+// unless serve exits cleanly on SIGINT. Its log goes into the test log when
+// the test fails.
 func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host string, ready time.Duration, args ...string) *nsNode {
 	t.Helper()
-	addr := netip.AddrPortFrom(tn.Addr(host), nsHTTPPort)
-	n := &nsNode{
-		URL:     "http://" + addr.String(),
-		DataDir: filepath.Join(t.TempDir(), "data"),
-		client:  tn.HTTPClient(host),
-	}
-	full := append([]string{"serve",
-		"--addr", addr.String(),
-		"--data", n.DataDir,
-		"--log-level", cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug"),
-	}, args...)
 	// The cleanup stops serve, not the context: it must see SIGINT and exit
 	// cleanly, which is part of the contract.
-	cmd := tn.Command(context.WithoutCancel(ctx), host, seedcastBin, full...)
-	cmd.Env = cleanEnv()
-	n.proc = testnet.Start(t, "seedcast serve in "+host, cmd)
+	n := &nsNode{Serve: tn.StartServe(context.WithoutCancel(ctx), t, host, testnet.ServeOptions{
+		Bin:      seedcastBin,
+		LogLevel: cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug"),
+		Args:     args,
+	})}
 	t.Cleanup(func() {
-		if err := n.proc.Stop(testnet.StopTimeout); err != nil && !n.dumped {
+		if err := n.Proc.Stop(testnet.StopTimeout); err != nil && !n.dumped {
 			t.Errorf("seedcast serve in %s did not stop cleanly: %v", host, err)
 		}
 		if t.Failed() || os.Getenv(logDirEnv) != "" {
@@ -463,9 +448,7 @@ func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host strin
 		return n
 	}
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, ready)
-	defer cancel()
-	if err := tn.WaitHTTP(rctx, host, n.URL+"/healthz", n.proc); err != nil {
+	if err := n.WaitReady(ctx, ready); err != nil {
 		t.Fatalf("seedcast serve in %s not healthy: %v", host, err)
 	}
 	t.Logf("seedcast serve in %s healthy at %s after %v", host, n.URL, time.Since(start).Round(time.Millisecond))
@@ -481,7 +464,7 @@ const logDirEnv = "E2E_LOG_DIR"
 // if E2E_LOG_DIR is set, and logs its last lines without anacrolix's lines
 // about each block (perBlockMsgs).
 func (n *nsNode) saveLog(t testing.TB, host string) {
-	out := n.proc.Output().Bytes()
+	out := n.Proc.Output().Bytes()
 	if dir := os.Getenv(logDirEnv); dir != "" {
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + host + ".log"
 		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
@@ -507,36 +490,12 @@ func (n *nsNode) saveLog(t testing.TB, host string) {
 // left out of the digest of a serve log; race reports and the rest stay.
 var perBlockMsgs = []string{"msg=readFileAt", "msg=openForWrite", "msg=requestStrategyPieceOrderState"}
 
-// getJSON decodes the JSON body of a 200 answer to GET path.
-func (n *nsNode) getJSON(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", n.URL+path, nil)
-	if err != nil {
-		return err
-	}
-	res, err := n.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %q", path, res.Status, truncate(body, 512))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: %w in %q", path, err, truncate(body, 512))
-	}
-	return nil
-}
-
 // onlyTorrent returns the one torrent of /api/torrents, failing the test
 // unless it is data's.
 func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data testnet.File) apiTorrent {
 	t.Helper()
 	var list []apiTorrent
-	if err := n.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].Length != data.Size {
@@ -548,7 +507,7 @@ func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data testnet.Fil
 // stats reads /api/torrents/{infohash}.
 func (n *nsNode) stats(ctx context.Context, infohash string) (apiTorrentStats, error) {
 	var st apiTorrentStats
-	err := n.getJSON(ctx, "/api/torrents/"+infohash, &st)
+	err := n.GetJSON(ctx, "/api/torrents/"+infohash, &st)
 	return st, err
 }
 
