@@ -370,11 +370,7 @@ func TestBundlePage(t *testing.T) {
 		Download string
 	}
 	err := page.Eval(ctx, `(async () => {
-  const until = (cond, ms) => new Promise(resolve => {
-    const end = performance.now() + ms
-    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
-    check()
-  })
+`+untilJS+`
   const v = document.querySelector('video')
   await until(() => v.textTracks.length === 2, 5000)
   v.currentTime = 1
@@ -567,6 +563,18 @@ func serveTestdata(t testing.TB, tn *testnet.Net, host, dir string) string {
 	return "http://" + l.Addr().String()
 }
 
+// untilJS declares, for a page's script, until(cond, ms): a promise that
+// resolves to cond() once it holds or ms have passed, checking every 20 ms.
+// Steps of one evaluation wait in the page with it, where a poll from the
+// test would add a DevTools round trip to every check, and a value read
+// once cond holds, such as how far a seek went, would drift with it.
+const untilJS = `
+  const until = (cond, ms) => new Promise(resolve => {
+    const end = performance.now() + ms
+    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
+    check()
+  })`
+
 // checkKeys checks the keyboard of a playing watch page: k pauses and plays,
 // the left arrow seeks back 5 s.
 func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
@@ -578,11 +586,7 @@ func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
 	err := page.Eval(ctx, `(async () => {
   const v = document.querySelector('video')
   const key = k => document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }))
-  const until = (cond, ms) => new Promise(resolve => {
-    const end = performance.now() + ms
-    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
-    check()
-  })
+`+untilJS+`
   key('k')
   const pausedByK = await until(() => v.paused, 2000)
   key('k')
