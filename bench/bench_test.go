@@ -805,10 +805,6 @@ func (s *pageServer) addTorrent(name string, b []byte) {
 // gets must come through the transport measured) and the torrents of
 // addTorrent, over HTTP from the seed host, and returns the origin.
 func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
-	l, err := e.net.Listen("seed", "tcp4", netip.AddrPortFrom(e.net.Addr("seed"), 0).String())
-	if err != nil {
-		b.Fatalf("listening in seed: %v", err)
-	}
 	ps := &pageServer{torrents: make(map[string][]byte)}
 	page, err := fs.Sub(pageFS, "testdata/page")
 	if err != nil {
@@ -840,8 +836,5 @@ func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
 		w.Header().Set("Content-Type", "application/x-bittorrent")
 		w.Write(t)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String(), ps
+	return e.net.ServeHandler(b, "seed", mux), ps
 }

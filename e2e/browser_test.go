@@ -259,10 +259,6 @@ func checkMDNS(ctx context.Context, t *testing.T, seeder, leecher *testnet.Page,
 // no other page can get the bytes but through WebTorrent.
 func serveB2BPages(t testing.TB, tn *testnet.Net, modules string, data testnet.File, fetcher string) (origin string, fetches *atomic.Int32) {
 	t.Helper()
-	l, err := tn.Listen("seed", "tcp4", netip.AddrPortFrom(tn.Addr("seed"), 0).String())
-	if err != nil {
-		t.Fatalf("listening in seed: %v", err)
-	}
 	fetches = new(atomic.Int32)
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServer(http.Dir("testdata/browser")))
@@ -276,8 +272,5 @@ func serveB2BPages(t testing.TB, tn *testnet.Net, modules string, data testnet.F
 		fetches.Add(1)
 		http.ServeFile(w, r, data.Path)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String(), fetches
+	return tn.ServeHandler(t, "seed", mux), fetches
 }

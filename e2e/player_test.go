@@ -553,14 +553,7 @@ func httpGet(ctx context.Context, t testing.TB, c *http.Client, u string) (*http
 // serveTestdata serves dir over HTTP from host of tn and returns the origin.
 func serveTestdata(t testing.TB, tn *testnet.Net, host, dir string) string {
 	t.Helper()
-	l, err := tn.Listen(host, "tcp4", netip.AddrPortFrom(tn.Addr(host), 0).String())
-	if err != nil {
-		t.Fatalf("listening in %s: %v", host, err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String()
+	return tn.ServeHandler(t, host, http.FileServer(http.Dir(dir)))
 }
 
 // untilJS declares, for a page's script, until(cond, ms): a promise that

@@ -532,17 +532,10 @@ type apiTransport struct {
 // HTTP from the seed host of tn, and returns the origin.
 func serveWebRTCPages(t testing.TB, tn *testnet.Net, modules string) (origin string) {
 	t.Helper()
-	l, err := tn.Listen("seed", "tcp4", netip.AddrPortFrom(tn.Addr("seed"), 0).String())
-	if err != nil {
-		t.Fatalf("listening in seed: %v", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServer(http.Dir("testdata/webrtc")))
 	mux.Handle("GET /webtorrent/", http.StripPrefix("/webtorrent/", http.FileServer(http.Dir(filepath.Join(modules, "webtorrent/dist")))))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String()
+	return tn.ServeHandler(t, "seed", mux)
 }
 
 // pageTorrent is what webrtc.js start() returns.
