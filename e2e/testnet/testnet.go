@@ -262,8 +262,8 @@ func (n *Net) host(name string) host {
 // resolv.conf. ip netns exec replaces itself with the program, so the
 // command's process is the program's, and signals reach it. The context kills
 // it as in exec.CommandContext, and the program gets SIGKILL when the thread
-// that started it exits (Pdeathsig); callers that set their own SysProcAttr
-// should keep that.
+// that started it exits (Pdeathsig), which Start delays until the program
+// has exited; callers that set their own SysProcAttr should keep that.
 func (n *Net) Command(ctx context.Context, host, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Namespace(host), name}, args...)...)
 	// Kill the program with the test process, even on a hard exit.
