@@ -54,7 +54,7 @@ func TestBrowserToBrowserThroughTracker(t *testing.T) {
 		cmd := tn.Command(ctx, "seed", seedcastBin, "tracker", "--addr", addr, "--log-level", logLevel)
 		cmd.Env = testnet.CleanEnv()
 		tracker := testnet.Start(t, "seedcast tracker", cmd)
-		// Registered after startProcess's cleanup, so it runs first: the
+		// Registered after testnet.Start's cleanup, so it runs first: the
 		// tracker must exit cleanly on SIGINT, as the contract says.
 		t.Cleanup(func() {
 			if err := tracker.Stop(testnet.StopTimeout); err != nil {

@@ -3,6 +3,11 @@
 // joined by a bridge, with helpers to run programs inside, listen and dial
 // from the test process, and drive headless Chromium there.
 //
+// It is also the one harness of e2e and bench for what does not need a
+// namespace: Start runs a program and stops it at cleanup, StartServe runs
+// seedcast serve in a host, WriteRandomFile makes the file they move, and
+// Poll and WaitFor are the only ways they wait on a condition.
+//
 // A test network is a set of network namespaces joined by one Linux bridge,
 // private to one test: nothing in it has a route to the machine's own network
 // or beyond, so whatever the programs under test send stays inside it.
