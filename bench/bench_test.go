@@ -3,16 +3,13 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -50,12 +47,12 @@ var (
 	flagLogLevel   = flag.String("seedcast-log-level", "info", "seedcast's --log-level; its log is printed when a run fails")
 )
 
-// Addresses inside the test network, all on the seed host.
+// Addresses inside the test network, all on the seed host; seedcast serve
+// listens on testnet.ServeHTTPPort.
 const (
-	seedcastHTTPPort = 8080 // seedcast serve, figures (b) and (d)
-	trackerPort      = 8000 // seedcast tracker, figure (c)
-	btPort           = 6881
-	webrtcPort       = 3478 // seedcast's --webrtc-port, and the raw sender's
+	trackerPort = 8000 // seedcast tracker, figure (c)
+	btPort      = 6881
+	webrtcPort  = 3478 // seedcast's --webrtc-port, and the raw sender's
 )
 
 // Back-pressure of the raw sender, as seedcast's webrtc.Conn does it: a
@@ -88,10 +85,10 @@ type env struct {
 	modules  string // web/node_modules
 	seedcast string
 	chromium string
-	self     string     // this test binary, which is also the raw sender
-	data     randomFile // the file of figures (b) to (d)
-	pilot    randomFile // the demo pilot, for the playback table (no SHA-256)
-	origin   string     // http://10.231.0.1:port, serving testdata/page
+	self     string       // this test binary, which is also the raw sender
+	data     testnet.File // the file of figures (b) to (d)
+	pilot    testnet.File // the demo pilot, for the playback table (no SHA-256)
+	origin   string       // http://10.231.0.1:port, serving testdata/page
 	pages    *pageServer
 	log      *slog.Logger
 }
@@ -106,7 +103,7 @@ func BenchmarkTransports(b *testing.B) {
 		b.Fatalf("-runs %d: want at least 1", *flagRuns)
 	}
 	ctx, e := newEnv(b)
-	e.data = writeRandomFile(b, *flagFileBytes)
+	e.data = testnet.WriteRandomFile(b, *flagFileBytes)
 
 	figs := []*figure{
 		{Key: "a", Title: "raw data channel, pion → Chromium", once: rawOnce},
@@ -347,7 +344,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	cmd.Stdout = pw
 	sender := startProcess(b, "raw sender", cmd)
 	if *flagConsole {
-		defer func() { fmt.Fprintf(os.Stderr, "--- raw sender:\n%s", sender.out.String()) }()
+		defer func() { fmt.Fprintf(os.Stderr, "--- raw sender:\n%s", sender.Output().String()) }()
 	}
 	lines := make(chan rawSendMsg, 2)
 	go func() {
@@ -370,7 +367,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 		case m, ok := <-lines:
 			if !ok {
 				<-sender.Done()
-				return m, fmt.Errorf("raw sender exited before sending its %s: %v\n%s", what, sender.Err(), sender.out.Tail(4<<10))
+				return m, fmt.Errorf("raw sender exited before sending its %s: %v\n%s", what, sender.Err(), sender.Output().Tail(4<<10))
 			}
 			return m, nil
 		case <-ctx.Done():
@@ -421,7 +418,7 @@ func rawOnce(ctx context.Context, b *testing.B, e *env) runResult {
 	r.CPU, r.CPUKnown = stats.CPUMS/1e3, true
 	// The page has every byte: closing stdin lets the sender hang up.
 	stdin.Close()
-	if err := sender.wait(stopTimeout); err != nil {
+	if err := sender.Wait(testnet.StopTimeout); err != nil {
 		return runResult{Err: fmt.Errorf("raw sender: %w", err)}
 	}
 	return r
@@ -441,9 +438,9 @@ func setupSeedcastWebRTC(ctx context.Context, b *testing.B, e *env) (onceFunc, s
 	if len(mi.UrlList) > 0 {
 		b.Fatalf("seedcast serve --no-webseed lists web seeds %q in %s.torrent", mi.UrlList, node.infohash)
 	}
-	torrentURL := node.url + "/torrents/" + node.infohash + ".torrent"
+	torrentURL := node.URL + "/torrents/" + node.infohash + ".torrent"
 	return func(ctx context.Context, b *testing.B, e *env) runResult {
-		return downloadOnce(ctx, b, e, "viewer1", node.proc, map[string]any{"torrentURL": torrentURL}, "webrtc")
+		return downloadOnce(ctx, b, e, "viewer1", node.Proc, map[string]any{"torrentURL": torrentURL}, "webrtc")
 	}, ""
 }
 
@@ -503,7 +500,7 @@ func setupWebSeed(ctx context.Context, b *testing.B, e *env) (onceFunc, string) 
 	e.pages.addTorrent(name, buf.Bytes())
 	torrentURL := e.origin + "/d/" + name
 	return func(ctx context.Context, b *testing.B, e *env) runResult {
-		return downloadOnce(ctx, b, e, "viewer1", node.proc, map[string]any{"torrentURL": torrentURL}, "webSeed")
+		return downloadOnce(ctx, b, e, "viewer1", node.Proc, map[string]any{"torrentURL": torrentURL}, "webSeed")
 	}, ""
 }
 
@@ -593,7 +590,7 @@ func longestGap(samples [][2]float64) gap {
 
 // cpuMeter tells the CPU time a sender has used so far: a process, or a
 // host of the test network (a browser seeding).
-type cpuMeter interface{ cpu() (time.Duration, error) }
+type cpuMeter interface{ CPU() (time.Duration, error) }
 
 // hostMeter measures all the programs of a host.
 type hostMeter struct {
@@ -601,7 +598,9 @@ type hostMeter struct {
 	host string
 }
 
-func (h hostMeter) cpu() (time.Duration, error) {
+// CPU returns the CPU time that all the threads of the host's programs
+// have used so far.
+func (h hostMeter) CPU() (time.Duration, error) {
 	threads, err := hostThreads(h.e, h.host)
 	var d time.Duration
 	for _, t := range threads {
@@ -619,7 +618,7 @@ type cpuSample struct {
 
 // sampleCPU samples the CPU time of sender and of host's threads.
 func sampleCPU(e *env, sender cpuMeter, host string) (cpuSample, error) {
-	d, err := sender.cpu()
+	d, err := sender.CPU()
 	if err != nil {
 		return cpuSample{}, err
 	}
@@ -697,11 +696,7 @@ func partial(page *testnet.Page, host string, want int64, err error) runResult {
 func seedcastCommand(ctx context.Context, e *env, args ...string) *exec.Cmd {
 	args = append(args[:1:1], append([]string{"--log-level", *flagLogLevel}, args[1:]...)...)
 	cmd := e.net.Command(ctx, "seed", e.seedcast, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SEEDCAST_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = testnet.CleanEnv()
 	return cmd
 }
 
@@ -718,12 +713,10 @@ func seedcastLacks(ctx context.Context, bin, cmd, flag string) string {
 	return ""
 }
 
-// serveNode is a running seedcast serve with the random file.
+// serveNode is a running seedcast serve with one file.
 type serveNode struct {
-	proc     *process
-	url      string // http://10.231.0.1:8080
-	infohash string
-	e        *env
+	*testnet.Serve
+	infohash string // of the file's torrent, in lower case
 }
 
 // startServe starts seedcast serve on the random file in the seed host,
@@ -734,33 +727,27 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 
 // startNode starts seedcast serve on f in the seed host, with extra flags,
 // and waits until it is ready and lists the torrent.
-func startNode(ctx context.Context, b *testing.B, e *env, f randomFile, flags ...string) *serveNode {
-	addr := netip.AddrPortFrom(e.net.Addr("seed"), seedcastHTTPPort).String()
-	args := append([]string{"serve",
-		"--addr", addr,
-		"--data", b.TempDir(),
+func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags ...string) *serveNode {
+	args := append([]string{
 		"--bt-port", fmt.Sprint(btPort),
 		"--no-dht",
 		"--no-port-forwarding",
 	}, flags...)
-	args = append(args, f.Path)
-	n := &serveNode{url: "http://" + addr, e: e}
-	n.proc = startProcess(b, "seedcast serve", seedcastCommand(ctx, e, args...))
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := e.net.WaitHTTP(wctx, "seed", n.url+"/healthz", n.proc); err != nil {
+	n := &serveNode{Serve: e.net.StartServe(ctx, b, "seed", testnet.ServeOptions{
+		Bin:      e.seedcast,
+		LogLevel: *flagLogLevel,
+		Args:     append(args, f.Path),
+	})}
+	saveOutput(b, n.Proc)
+	if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
 		b.Fatalf("seedcast serve not ready: %v", err)
 	}
 	var list []struct {
 		Infohash string `json:"infohash"`
 		Length   int64  `json:"length"`
 	}
-	body, err := n.get(ctx, "/api/torrents")
-	if err == nil {
-		err = json.Unmarshal(body, &list)
-	}
-	if err != nil {
-		b.Fatalf("seedcast serve: /api/torrents: %v", err)
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
+		b.Fatalf("seedcast serve: %v", err)
 	}
 	if len(list) != 1 || list[0].Length != f.Size {
 		b.Fatalf("seedcast serve lists %+v, want one torrent of %d bytes", list, f.Size)
@@ -770,31 +757,9 @@ func startNode(ctx context.Context, b *testing.B, e *env, f randomFile, flags ..
 	return n
 }
 
-// get fetches path from the node, from the seed host, and returns the body
-// of a 200 response.
-func (n *serveNode) get(ctx context.Context, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", n.url+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := n.e.net.HTTPClient("seed").Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %.200q", path, res.Status, body)
-	}
-	return body, nil
-}
-
 // metainfo fetches the node's .torrent for the file.
 func (n *serveNode) metainfo(ctx context.Context, b *testing.B) *metainfo.MetaInfo {
-	body, err := n.get(ctx, "/torrents/"+n.infohash+".torrent")
+	body, err := n.Get(ctx, "/torrents/"+n.infohash+".torrent")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -822,29 +787,6 @@ func buildSeedcast(b *testing.B) string {
 
 // ---- files and pages ----
 
-// randomFile is a file of deterministic random bytes.
-type randomFile struct {
-	Path   string
-	Size   int64
-	SHA256 string // hex
-}
-
-// writeRandomFile writes size bytes from ChaCha8 with a fixed seed to a
-// temporary file, so that every run moves the same bytes and no two pieces
-// match.
-func writeRandomFile(b *testing.B, size int64) randomFile {
-	var seed [32]byte
-	copy(seed[:], "seedcast bench random file")
-	buf := make([]byte, size)
-	rand.NewChaCha8(seed).Read(buf)
-	p := filepath.Join(b.TempDir(), "random.bin")
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	sum := sha256.Sum256(buf)
-	return randomFile{Path: p, Size: size, SHA256: hex.EncodeToString(sum[:])}
-}
-
 // pageServer serves the pages, WebTorrent, the data file and rewritten
 // torrents from the seed host.
 type pageServer struct {
@@ -863,10 +805,6 @@ func (s *pageServer) addTorrent(name string, b []byte) {
 // gets must come through the transport measured) and the torrents of
 // addTorrent, over HTTP from the seed host, and returns the origin.
 func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
-	l, err := e.net.Listen("seed", "tcp4", netip.AddrPortFrom(e.net.Addr("seed"), 0).String())
-	if err != nil {
-		b.Fatalf("listening in seed: %v", err)
-	}
 	ps := &pageServer{torrents: make(map[string][]byte)}
 	page, err := fs.Sub(pageFS, "testdata/page")
 	if err != nil {
@@ -898,8 +836,5 @@ func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
 		w.Header().Set("Content-Type", "application/x-bittorrent")
 		w.Write(t)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	b.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String(), ps
+	return e.net.ServeHandler(b, "seed", mux), ps
 }

@@ -120,7 +120,7 @@ func BenchmarkPlayback(b *testing.B) {
 	if err != nil {
 		b.Fatalf("the demo pilot: %v", err)
 	}
-	e.pilot = randomFile{Path: pilot, Size: st.Size()}
+	e.pilot = testnet.File{Path: pilot, Size: st.Size()}
 
 	rows := []*playRow{
 		{Key: "p", Title: "seedcast /watch, P2P: WebRTC from the node, no web seed", setup: setupWatch(watchOpts{mode: "p2p", flags: []string{"--no-webseed"}})},
@@ -212,10 +212,10 @@ func setupWatch(o watchOpts) func(context.Context, *testing.B, *env) playOnceFun
 			e.net.BlockMulticast(b, "seed")
 		}
 		webSeed := len(node.metainfo(ctx, b).UrlList) > 0
-		u := node.url + "/watch/" + node.infohash + o.query
+		u := node.URL + "/watch/" + node.infohash + o.query
 		wantMode := o.mode
 		return func(ctx context.Context, b *testing.B, e *env) playRun {
-			page, r := visit(ctx, b, e, nil, u, node.url)
+			page, r := visit(ctx, b, e, nil, u, node.URL)
 			if r.Err != nil {
 				return r
 			}
@@ -297,7 +297,7 @@ func startReference(ctx context.Context, b *testing.B, e *env, chromiumFlags map
 	// bytes. A seedcast serve makes it, then goes.
 	sc := startNode(ctx, b, e, e.pilot, "--no-webseed")
 	mi := sc.metainfo(ctx, b)
-	if err := sc.proc.stop(); err != nil {
+	if err := sc.Proc.Stop(testnet.StopTimeout); err != nil {
 		b.Fatalf("stopping seedcast serve: %v", err)
 	}
 	info, err := mi.UnmarshalInfo()
@@ -336,7 +336,7 @@ func startReference(ctx context.Context, b *testing.B, e *env, chromiumFlags map
 		b.Fatal(err)
 	}
 	seeder := startRefSeed(ctx, b, e, refSeedConfig{Torrent: torrentPath, Dir: data})
-	e.log.Info("reference ready", "tracker", "ws://"+addr.String(), "seeder", seeder.name)
+	e.log.Info("reference ready", "tracker", "ws://"+addr.String(), "seeder", seeder.String())
 
 	name := "reference-" + sc.infohash + ".torrent"
 	e.pages.addTorrent(name, buf.Bytes())

@@ -100,7 +100,7 @@ func refSeed(ctx context.Context, cfg refSeedConfig) error {
 
 // startRefSeed starts the reference seeder in the seed host and waits until
 // it seeds.
-func startRefSeed(ctx context.Context, b *testing.B, e *env, cfg refSeedConfig) *process {
+func startRefSeed(ctx context.Context, b *testing.B, e *env, cfg refSeedConfig) *testnet.Process {
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -111,7 +111,7 @@ func startRefSeed(ctx context.Context, b *testing.B, e *env, cfg refSeedConfig) 
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	err = testnet.Poll(wctx, p, func(context.Context) error {
-		if !strings.Contains(p.out.String(), refSeedReady) {
+		if !strings.Contains(p.Output().String(), refSeedReady) {
 			return errors.New("not seeding yet")
 		}
 		return nil

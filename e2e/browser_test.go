@@ -5,9 +5,6 @@ package e2e
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -47,7 +44,7 @@ func TestBrowserToBrowserThroughTracker(t *testing.T) {
 	chromium := requireTool(t, "chromium")
 	modules := requireWebNodeModules(t)
 	tn := testnet.New(t, "seed", "viewer1", "viewer2")
-	data := writeRandomFile(t, b2bFileBytes)
+	data := testnet.WriteRandomFile(t, b2bFileBytes)
 
 	t.Run("seedcast", func(t *testing.T) {
 		addr := netip.AddrPortFrom(tn.Addr("seed"), seedcastTrackerPort).String()
@@ -55,12 +52,12 @@ func TestBrowserToBrowserThroughTracker(t *testing.T) {
 		// only when the test fails.
 		logLevel := cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug")
 		cmd := tn.Command(ctx, "seed", seedcastBin, "tracker", "--addr", addr, "--log-level", logLevel)
-		cmd.Env = cleanEnv()
-		tracker := startProcess(t, "seedcast tracker", cmd)
-		// Registered after startProcess's cleanup, so it runs first: the
+		cmd.Env = testnet.CleanEnv()
+		tracker := testnet.Start(t, "seedcast tracker", cmd)
+		// Registered after testnet.Start's cleanup, so it runs first: the
 		// tracker must exit cleanly on SIGINT, as the contract says.
 		t.Cleanup(func() {
-			if err := tracker.stop(stopTimeout); err != nil {
+			if err := tracker.Stop(testnet.StopTimeout); err != nil {
 				t.Errorf("seedcast tracker did not stop cleanly: %v", err)
 			}
 		})
@@ -78,36 +75,12 @@ func TestBrowserToBrowserThroughTracker(t *testing.T) {
 			t.Fatal(err)
 		}
 		serverURL := (&url.URL{Scheme: "file", Path: filepath.Join(modules, "bittorrent-tracker/server.js")}).String()
-		tracker := startProcess(t, "bittorrent-tracker", tn.Command(ctx, "seed", node, script, serverURL, addr.Addr().String(), strconv.Itoa(int(addr.Port()))))
+		tracker := testnet.Start(t, "bittorrent-tracker", tn.Command(ctx, "seed", node, script, serverURL, addr.Addr().String(), strconv.Itoa(int(addr.Port()))))
 		if err := tn.WaitTCP(ctx, "seed", addr.String(), tracker); err != nil {
 			t.Fatalf("bittorrent-tracker not listening: %v", err)
 		}
 		runBrowserToBrowser(ctx, t, tn, chromium, modules, data, "ws://"+addr.String()+"/announce")
 	})
-}
-
-// randomFile is a file of deterministic random bytes in a test's temporary
-// directory.
-type randomFile struct {
-	Path   string
-	Size   int
-	SHA256 string // hex
-}
-
-// writeRandomFile writes size bytes from ChaCha8 with a fixed seed to a
-// temporary file, so every run moves the same bytes and no two pieces match.
-func writeRandomFile(t testing.TB, size int) randomFile {
-	t.Helper()
-	var seed [32]byte
-	copy(seed[:], "seedcast e2e random file")
-	buf := make([]byte, size)
-	rand.NewChaCha8(seed).Read(buf)
-	p := filepath.Join(t.TempDir(), "random.bin")
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(buf)
-	return randomFile{Path: p, Size: size, SHA256: hex.EncodeToString(sum[:])}
 }
 
 // requireWebNodeModules returns web/node_modules, where npm installs
@@ -127,7 +100,7 @@ func requireWebNodeModules(t testing.TB) string {
 
 // runBrowserToBrowser is the body of the browser to browser tests: viewer1
 // seeds data, viewer2 downloads it, both announcing only to announceURL.
-func runBrowserToBrowser(ctx context.Context, t *testing.T, tn *testnet.Net, chromium, modules string, data randomFile, announceURL string) {
+func runBrowserToBrowser(ctx context.Context, t *testing.T, tn *testnet.Net, chromium, modules string, data testnet.File, announceURL string) {
 	origin, dataFetches := serveB2BPages(t, tn, modules, data, "viewer1")
 
 	seeder := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
@@ -141,7 +114,7 @@ func runBrowserToBrowser(ctx context.Context, t *testing.T, tn *testnet.Net, chr
 	var seeded struct {
 		MagnetURI   string
 		InfoHash    string
-		Length      int
+		Length      int64
 		PieceLength int
 		Announce    []string
 	}
@@ -160,12 +133,12 @@ func runBrowserToBrowser(ctx context.Context, t *testing.T, tn *testnet.Net, chr
 	var got struct {
 		MS              float64
 		SHA256          string
-		ByteLength      int
-		Length          int
-		Downloaded      int
-		Received        int
+		ByteLength      int64
+		Length          int64
+		Downloaded      int64
+		Received        int64
 		Wires           int
-		BytesByWireType map[string]int
+		BytesByWireType map[string]int64
 	}
 	start = time.Now()
 	if err := leecher.Call(ctx, &got, "download", seeded.MagnetURI, announceURL); err != nil {
@@ -284,12 +257,8 @@ func checkMDNS(ctx context.Context, t *testing.T, seeder, leecher *testnet.Page,
 // file over HTTP from the seed host of tn, and returns the origin. The data
 // file is served to the host named fetcher only, and fetches counts how often:
 // no other page can get the bytes but through WebTorrent.
-func serveB2BPages(t testing.TB, tn *testnet.Net, modules string, data randomFile, fetcher string) (origin string, fetches *atomic.Int32) {
+func serveB2BPages(t testing.TB, tn *testnet.Net, modules string, data testnet.File, fetcher string) (origin string, fetches *atomic.Int32) {
 	t.Helper()
-	l, err := tn.Listen("seed", "tcp4", netip.AddrPortFrom(tn.Addr("seed"), 0).String())
-	if err != nil {
-		t.Fatalf("listening in seed: %v", err)
-	}
 	fetches = new(atomic.Int32)
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServer(http.Dir("testdata/browser")))
@@ -303,8 +272,5 @@ func serveB2BPages(t testing.TB, tn *testnet.Net, modules string, data randomFil
 		fetches.Add(1)
 		http.ServeFile(w, r, data.Path)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String(), fetches
+	return tn.ServeHandler(t, "seed", mux), fetches
 }

@@ -20,7 +20,7 @@ func TestDemoRestart(t *testing.T) {
 		start := time.Now()
 		n := startServe(t, serveFlags("--data", data))
 		took := time.Since(start)
-		out := n.proc.stdout.String()
+		out := n.proc.Stdout().String()
 		for _, prefix := range []string{"name:     seedcast-pilot.mp4", "infohash: ", "magnet:   magnet:?xt=urn:btih:", "watch:    http://"} {
 			if !strings.Contains(out, prefix) {
 				t.Fatalf("run %d: stdout has no %q line:\n%s", run, prefix, out)
@@ -40,7 +40,7 @@ func TestDemoRestart(t *testing.T) {
 		if err := n.stop(); err != nil {
 			t.Fatalf("run %d: Ctrl-C: %v", run, err)
 		}
-		logs := n.proc.out.String()
+		logs := n.proc.Output().String()
 		hashed := strings.Contains(logs, "msg=hashed ")
 		if run == 0 && !hashed {
 			t.Errorf("first start did not log hashing the pilot:\n%s", logs)

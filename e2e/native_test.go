@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // downloadTimeout bounds one client's download of one torrent, from start to
@@ -179,10 +182,10 @@ func aria2Download(t *testing.T, j downloadJob) {
 		"--log-level=info",
 		j.torrent,
 	)
-	p := startProcess(t, "aria2c", cmd)
-	if err := p.wait(j.timeout); err != nil {
-		if !p.exited() {
-			p.kill()
+	p := testnet.Start(t, "aria2c", cmd)
+	if err := p.Wait(j.timeout); err != nil {
+		if !p.Exited() {
+			p.Kill()
 			t.Fatalf("aria2c did not finish within %v", j.timeout)
 		}
 		t.Fatalf("aria2c failed: %v (exit status 7 means the download was unfinished, see --bt-stop-timeout)", err)
@@ -203,7 +206,7 @@ func transmissionDownload(t *testing.T, j downloadJob) {
 	cfgDir := t.TempDir()
 	marker := filepath.Join(cfgDir, "torrent-done")
 	script := filepath.Join(cfgDir, "torrent-done.sh")
-	err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$TR_TORRENT_NAME\" >>"+shellQuote([]string{marker})+"\n"), 0o755)
+	err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$TR_TORRENT_NAME\" >>"+testnet.ShellQuote([]string{marker})+"\n"), 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +253,11 @@ func transmissionDownload(t *testing.T, j downloadJob) {
 		"--no-blocklist",
 		j.torrent,
 	)
-	p := startProcess(t, "transmission-cli", cmd)
-	err = waitUntil(j.timeout, func() error {
-		if p.exited() {
-			return errStopWaiting{fmt.Errorf("transmission-cli exited before the download was done: %v", p.waitErr)}
-		}
+	p := testnet.Start(t, "transmission-cli", cmd)
+	// Poll gives up at once if transmission-cli exits before the script ran.
+	ctx, cancel := context.WithTimeout(t.Context(), j.timeout)
+	defer cancel()
+	err = testnet.Poll(ctx, p, func(context.Context) error {
 		if _, err := os.Stat(marker); err != nil {
 			return errors.New("torrent-done script has not run")
 		}
@@ -265,7 +268,7 @@ func transmissionDownload(t *testing.T, j downloadJob) {
 			"(transmission 3.00 ignores tracker peers on 127.0.0.0/8, so it only gets data if seedcast dials it "+
 			"at the address it announced to seedcast's tracker: does seedcast's node learn HTTP announcers?)", err)
 	}
-	if err := p.stop(20 * time.Second); err != nil {
+	if err := p.Stop(20 * time.Second); err != nil {
 		// The data is checked next; an unclean exit alone is transmission's
 		// business, not seedcast's.
 		t.Logf("stopping transmission-cli after the download: %v", err)
@@ -359,10 +362,10 @@ func libtorrentDownload(t *testing.T, j downloadJob) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(j.bin, "-u", script, j.torrent, j.dir, strconv.Itoa(j.port))
-	p := startProcess(t, "libtorrent", cmd)
-	if err := p.wait(j.timeout); err != nil {
-		if !p.exited() {
-			p.kill()
+	p := testnet.Start(t, "libtorrent", cmd)
+	if err := p.Wait(j.timeout); err != nil {
+		if !p.Exited() {
+			p.Kill()
 			t.Fatalf("libtorrent did not finish within %v", j.timeout)
 		}
 		t.Fatalf("libtorrent failed: %v", err)

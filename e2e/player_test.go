@@ -168,7 +168,7 @@ func TestWatchPage(t *testing.T) {
 			}
 
 			var node apiTorrentStats
-			if err := seed.getJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
+			if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("%s: node transports %v", tc.name, node.Transports)
@@ -347,7 +347,7 @@ func TestBundlePage(t *testing.T) {
 
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", dir)
 	var list []apiTorrent
-	if err := seed.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := seed.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || len(list[0].Files) != 5 {
@@ -370,11 +370,7 @@ func TestBundlePage(t *testing.T) {
 		Download string
 	}
 	err := page.Eval(ctx, `(async () => {
-  const until = (cond, ms) => new Promise(resolve => {
-    const end = performance.now() + ms
-    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
-    check()
-  })
+`+untilJS+`
   const v = document.querySelector('video')
   await until(() => v.textTracks.length === 2, 5000)
   v.currentTime = 1
@@ -501,7 +497,7 @@ func TestPageErrors(t *testing.T) {
 func pilotInfohash(ctx context.Context, t testing.TB, n *nsNode) string {
 	t.Helper()
 	var list []apiTorrent
-	if err := n.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].Name != "seedcast-pilot.mp4" {
@@ -557,15 +553,20 @@ func httpGet(ctx context.Context, t testing.TB, c *http.Client, u string) (*http
 // serveTestdata serves dir over HTTP from host of tn and returns the origin.
 func serveTestdata(t testing.TB, tn *testnet.Net, host, dir string) string {
 	t.Helper()
-	l, err := tn.Listen(host, "tcp4", netip.AddrPortFrom(tn.Addr(host), 0).String())
-	if err != nil {
-		t.Fatalf("listening in %s: %v", host, err)
-	}
-	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String()
+	return tn.ServeHandler(t, host, http.FileServer(http.Dir(dir)))
 }
+
+// untilJS declares, for a page's script, until(cond, ms): a promise that
+// resolves to cond() once it holds or ms have passed, checking every 20 ms.
+// Steps of one evaluation wait in the page with it, where a poll from the
+// test would add a DevTools round trip to every check, and a value read
+// once cond holds, such as how far a seek went, would drift with it.
+const untilJS = `
+  const until = (cond, ms) => new Promise(resolve => {
+    const end = performance.now() + ms
+    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
+    check()
+  })`
 
 // checkKeys checks the keyboard of a playing watch page: k pauses and plays,
 // the left arrow seeks back 5 s.
@@ -578,11 +579,7 @@ func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
 	err := page.Eval(ctx, `(async () => {
   const v = document.querySelector('video')
   const key = k => document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }))
-  const until = (cond, ms) => new Promise(resolve => {
-    const end = performance.now() + ms
-    const check = () => cond() || performance.now() > end ? resolve(cond()) : setTimeout(check, 20)
-    check()
-  })
+`+untilJS+`
   key('k')
   const pausedByK = await until(() => v.paused, 2000)
   key('k')

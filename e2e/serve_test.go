@@ -4,11 +4,10 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,7 +21,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,193 +33,7 @@ const (
 	// readyTimeout bounds how long serve may take to hash its content and
 	// answer /healthz.
 	readyTimeout = 2 * time.Minute
-	// stopTimeout bounds how long a process may take to exit after SIGINT;
-	// the contract says seedcast stops cleanly, so 10 s is plenty.
-	stopTimeout = 10 * time.Second
-	// logTailBytes is how much of a process's log a failing test prints.
-	logTailBytes = 64 << 10
 )
-
-// process is a program started by a test, with its stdout and stderr
-// captured. startProcess stops it when the test ends.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-
-	out    testnet.Buffer // stdout and stderr interleaved, as a reader of the terminal would see them
-	stdout testnet.Buffer // stdout alone, for programs whose stdout is a contract
-
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // the error from cmd.Wait, set before done is closed
-}
-
-// startProcess starts cmd, capturing its output, and registers a cleanup
-// that interrupts it if it still runs (SIGINT, then SIGKILL after
-// stopTimeout) and prints the tail of its output if the test failed. cmd's
-// Stdout and Stderr must be unset. The process gets its own process group,
-// so that a timeout kills whatever it started too. (No Pdeathsig: it fires
-// when the OS thread that forked exits, and the namespace tests end locked
-// threads on purpose, which would kill processes of unrelated tests.)
-func startProcess(t testing.TB, name string, cmd *exec.Cmd) *process {
-	t.Helper()
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	cmd.Stdout = io.MultiWriter(&p.out, &p.stdout)
-	cmd.Stderr = &p.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	t.Logf("%s: starting %s", name, shellQuote(cmd.Args))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: start: %v", name, err)
-	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			if err := p.stop(stopTimeout); err != nil {
-				t.Logf("%s: stopping at cleanup: %v", name, err)
-			}
-		}
-		if t.Failed() {
-			p.logTail(t)
-		}
-	})
-	return p
-}
-
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// wait waits up to timeout for the process to exit and returns its exit
-// error (nil for status 0), or an error saying it still runs.
-func (p *process) wait(timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-		return p.waitErr
-	case <-timer.C:
-		return fmt.Errorf("%s still running after %v", p.name, timeout)
-	}
-}
-
-// stop sends SIGINT and waits up to timeout for the process to exit. If it
-// does not, stop kills its whole process group and says so. It returns nil
-// only for a clean exit with status 0.
-func (p *process) stop(timeout time.Duration) error {
-	if p.exited() {
-		return p.waitErr
-	}
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("%s: SIGINT: %w", p.name, err)
-	}
-	if err := p.wait(timeout); err != nil {
-		if !p.exited() {
-			p.kill()
-			return fmt.Errorf("%s did not exit within %v of SIGINT; killed it", p.name, timeout)
-		}
-		return fmt.Errorf("%s exited after SIGINT with %w", p.name, err)
-	}
-	return nil
-}
-
-// kill sends SIGKILL to the process group and waits for the process.
-func (p *process) kill() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
-// logTail prints the last logTailBytes of the process's output.
-func (p *process) logTail(t testing.TB) {
-	t.Helper()
-	b := overwriteCR(p.out.Bytes())
-	cut := ""
-	if len(b) > logTailBytes {
-		b = b[len(b)-logTailBytes:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-		cut = fmt.Sprintf(", last %d KiB", logTailBytes>>10)
-	}
-	t.Logf("---- %s output (%s%s) ----\n%s\n---- end of %s output ----", p.name, shellQuote(p.cmd.Args), cut, b, p.name)
-}
-
-// overwriteCR keeps of each line only what follows its last carriage
-// return, as a terminal shows it: progress meters such as transmission-cli's
-// redraw one line many times a second and would fill the log tail.
-func overwriteCR(b []byte) []byte {
-	if bytes.IndexByte(b, '\r') < 0 {
-		return b
-	}
-	var out []byte
-	for line := range bytes.Lines(b) {
-		body := bytes.TrimRight(line, "\r\n")
-		if i := bytes.LastIndexByte(body, '\r'); i >= 0 {
-			body = body[i+1:]
-		}
-		out = append(out, bytes.TrimRight(body, " ")...)
-		if bytes.HasSuffix(line, []byte("\n")) {
-			out = append(out, '\n')
-		}
-	}
-	return out
-}
-
-// shellQuote renders args as a command a reader can paste into a shell.
-func shellQuote(args []string) string {
-	var sb strings.Builder
-	for i, a := range args {
-		if i > 0 {
-			sb.WriteByte(' ')
-		}
-		if a != "" && strings.IndexFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@+%", r))
-		}) < 0 {
-			sb.WriteString(a)
-			continue
-		}
-		sb.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
-	}
-	return sb.String()
-}
-
-// errStopWaiting wraps an error that makes waitUntil give up at once, such as
-// the awaited process having exited.
-type errStopWaiting struct{ err error }
-
-func (e errStopWaiting) Error() string { return e.err.Error() }
-func (e errStopWaiting) Unwrap() error { return e.err }
-
-// waitUntil polls cond, backing off from 10 ms to 500 ms, until it returns
-// nil or timeout passes. It returns nil, or the last error from cond with the
-// time waited. A cond that returns errStopWaiting ends the wait at once.
-func waitUntil(timeout time.Duration, cond func() error) error {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	interval := 10 * time.Millisecond
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		var stop errStopWaiting
-		if errors.As(err, &stop) {
-			return stop.err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gave up after %v: %w", time.Since(start).Round(time.Millisecond), err)
-		}
-		time.Sleep(min(interval, time.Until(deadline)+time.Millisecond))
-		interval = min(2*interval, 500*time.Millisecond)
-	}
-}
 
 // freePort returns a port that is free on 127.0.0.1 for TCP, and for UDP as
 // well when udp is set (the BitTorrent port takes both, for uTP). Another
@@ -253,7 +65,7 @@ func freePort(t testing.TB, udp bool) int {
 
 // node is a running `seedcast serve`.
 type node struct {
-	proc *process
+	proc *testnet.Process
 	// URL is the base URL of its HTTP listener, http://127.0.0.1:port.
 	URL string
 	// HTTPPort and BTPort are its HTTP and BitTorrent (TCP and uTP) ports;
@@ -352,33 +164,21 @@ func serveCommand(t testing.TB, opts ...serveOption) (cmd *exec.Cmd, n *node) {
 	args = append(args, cfg.flags...)
 	args = append(args, cfg.args...)
 	cmd = exec.Command(seedcastBin, args...)
-	cmd.Env = append(cleanEnv(), cfg.env...)
+	cmd.Env = append(testnet.CleanEnv(), cfg.env...)
 	return cmd, n
-}
-
-// cleanEnv is the test's environment without SEEDCAST_* variables, which
-// would silently change serve's flags.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "SEEDCAST_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // startServe starts `seedcast serve` on free loopback ports with DHT and
 // port forwarding off and WebRTC on lo only, waits until /healthz answers 200 and the start-up
 // lines are printed, and reads /api/torrents. When the test ends it sends
 // SIGINT and fails the test unless serve exits with status 0 within
-// stopTimeout. Set E2E_LOG_LEVEL=debug for serve's debug logs.
+// testnet.StopTimeout. Set E2E_LOG_LEVEL=debug for serve's debug logs.
 func startServe(t testing.TB, opts ...serveOption) *node {
 	t.Helper()
 	cmd, n := serveCommand(t, opts...)
-	n.proc = startProcess(t, "seedcast", cmd)
+	n.proc = testnet.Start(t, "seedcast", cmd)
 	// Cleanups run last-registered first, so this one stops serve and checks
-	// its exit before startProcess's prints the log of a failed test.
+	// its exit before testnet.Start's prints the log of a failed test.
 	var stopped bool
 	t.Cleanup(func() {
 		if stopped {
@@ -401,35 +201,16 @@ func startServe(t testing.TB, opts ...serveOption) *node {
 
 // stop interrupts serve and waits for a clean exit.
 func (n *node) stop() error {
-	return n.proc.stop(stopTimeout)
+	return n.proc.Stop(testnet.StopTimeout)
 }
 
 // waitReady polls /healthz, then reads /api/torrents and waits for the
-// start-up lines on stdout.
+// start-up lines on stdout, all within timeout. It gives up at once if serve
+// exits.
 func (n *node) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	exited := func() error {
-		if n.proc.exited() {
-			return errStopWaiting{fmt.Errorf("serve exited early: %v", n.proc.waitErr)}
-		}
-		return nil
-	}
-	err := waitUntil(timeout, func() error {
-		if err := exited(); err != nil {
-			return err
-		}
-		res, err := http.Get(n.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /healthz: %s", res.Status)
-		}
-		return nil
-	})
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := testnet.WaitOK(ctx, http.DefaultClient, n.URL+"/healthz", n.proc); err != nil {
 		return err
 	}
 	body, err := n.get("/api/torrents")
@@ -441,11 +222,8 @@ func (n *node) waitReady(timeout time.Duration) error {
 	}
 	// The contract has serve print, per torrent, an "infohash: <hex>" line on
 	// stdout; it may come just after /healthz turns ready.
-	return waitUntil(time.Until(deadline), func() error {
-		if err := exited(); err != nil {
-			return err
-		}
-		printed := printedInfohashes(n.proc.stdout.String())
+	return testnet.Poll(ctx, n.proc, func(context.Context) error {
+		printed := printedInfohashes(n.proc.Stdout().String())
 		for _, tt := range n.Torrents {
 			if !printed[strings.ToLower(tt.Infohash)] {
 				return fmt.Errorf("stdout has no line %q for %s", "infohash: "+tt.Infohash, tt.Name)

@@ -7,10 +7,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -33,7 +31,7 @@ import (
 // (namespace) of its own, so they need not be free on the machine. The WebRTC
 // ports differ from the default 3478 so that the tests see the flag obeyed.
 const (
-	nsHTTPPort   = 8080
+	nsHTTPPort   = testnet.ServeHTTPPort
 	nsBTPort     = 6881
 	nsWebRTCPort = 50000
 	// nsWebRTCPort2 is the WebRTC port of the second node of
@@ -96,7 +94,7 @@ func TestBrowserDownloadsOverWebRTC(t *testing.T) {
 	chromium := requireTool(t, "chromium")
 	modules := requireWebNodeModules(t)
 	tn := testnet.New(t, "seed", "viewer1")
-	data := writeRandomFile(t, browserFileBytes)
+	data := testnet.WriteRandomFile(t, browserFileBytes)
 
 	origin := serveWebRTCPages(t, tn, modules)
 
@@ -171,7 +169,7 @@ func TestBrowserDownloadsOverWebRTC(t *testing.T) {
 			}
 			out := st.Transports
 			t.Logf("node transports after the download: %v", out)
-			if out["webrtc"].BytesOut < int64(data.Size) {
+			if out["webrtc"].BytesOut < data.Size {
 				t.Errorf("node sent %d bytes over WebRTC, want at least %d", out["webrtc"].BytesOut, data.Size)
 			}
 			for _, tr := range []string{"tcp", "utp"} {
@@ -191,7 +189,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	tn := testnet.New(t, "seed", "viewer1")
-	data := writeRandomFile(t, nodeFileBytes)
+	data := testnet.WriteRandomFile(t, nodeFileBytes)
 
 	one := startServeIn(ctx, t, tn, "seed", readyTimeout,
 		"--no-webseed", "--no-dht", "--no-port-forwarding",
@@ -230,7 +228,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 		last      apiTorrentStats
 		firstByte time.Duration
 	)
-	err = testnet.Poll(dctx, two.proc, func(ctx context.Context) error {
+	err = testnet.Poll(dctx, two.Proc, func(ctx context.Context) error {
 		st, err := two.stats(ctx, tt.Infohash)
 		if err != nil {
 			return err
@@ -258,9 +256,9 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	var path string
 	rctx, rcancel := context.WithTimeout(ctx, renameTimeout)
 	defer rcancel()
-	err = testnet.Poll(rctx, two.proc, func(context.Context) error {
+	err = testnet.Poll(rctx, two.Proc, func(context.Context) error {
 		var err error
-		path, err = findDownload(filepath.Join(two.DataDir, "downloads"), tt.Name, int64(data.Size))
+		path, err = findDownload(filepath.Join(two.DataDir, "downloads"), tt.Name, data.Size)
 		return err
 	})
 	if err != nil {
@@ -273,7 +271,7 @@ func TestNodeToNodeOverWebRTC(t *testing.T) {
 	if sum != data.SHA256 {
 		t.Errorf("%s has SHA-256 %s, want %s", path, sum, data.SHA256)
 	}
-	if in := last.Transports["webrtc"].BytesIn; in < int64(data.Size) {
+	if in := last.Transports["webrtc"].BytesIn; in < data.Size {
 		t.Errorf("second node received %d bytes over WebRTC, want at least %d (transports %v)", in, data.Size, last.Transports)
 	}
 	for _, tr := range []string{"tcp", "utp"} {
@@ -294,7 +292,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 	modules := requireWebNodeModules(t)
 	viewers := []string{"viewer1", "viewer2", "viewer3"}
 	tn := testnet.New(t, append([]string{"seed"}, viewers...)...)
-	data := writeRandomFile(t, portFileBytes)
+	data := testnet.WriteRandomFile(t, portFileBytes)
 
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout,
 		"--no-webseed", "--no-dht", "--no-port-forwarding",
@@ -342,7 +340,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 	if out, err := tn.Command(ctx, "seed", "ss", "-uanp").CombinedOutput(); err == nil {
 		t.Logf("ss -uanp in seed:\n%s", out)
 	}
-	socks, err := udpSockets(seed.proc.cmd.Process.Pid)
+	socks, err := udpSockets(seed.Proc.Pid())
 	if err != nil {
 		t.Fatalf("listing the UDP sockets of seedcast: %v", err)
 	}
@@ -402,12 +400,7 @@ func TestWebRTCUsesOneUDPPort(t *testing.T) {
 
 // nsNode is a seedcast serve running in a host of a test network.
 type nsNode struct {
-	proc *process
-	// URL is the node's base URL in the test network: http://10.231.0.x:8080.
-	URL string
-	// DataDir is its --data directory.
-	DataDir string
-	client  *http.Client
+	*testnet.Serve
 	// dumped is set once dumpGoroutines has made serve exit.
 	dumped bool
 }
@@ -416,43 +409,35 @@ type nsNode struct {
 // by SIGQUIT, so that the log of a failed test shows where it was stuck.
 func (n *nsNode) dumpGoroutines(t testing.TB) {
 	t.Helper()
-	if n.proc.exited() {
+	if n.Proc.Exited() {
 		return
 	}
 	n.dumped = true
-	if err := n.proc.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+	if err := n.Proc.Signal(syscall.SIGQUIT); err != nil {
 		t.Logf("SIGQUIT to serve: %v", err)
 		return
 	}
-	n.proc.wait(stopTimeout)
+	n.Proc.Wait(testnet.StopTimeout)
 	t.Logf("sent serve SIGQUIT: its goroutines are at the end of its output")
 }
 
 // startServeIn starts seedcast serve in host's namespace, listening for HTTP
 // on the host's address, port nsHTTPPort, with a fresh data dir, debug logs
-// (or E2E_LOG_LEVEL) and args. It waits up to ready for /healthz to answer 200
-// (not at all if ready is 0) and registers a cleanup that fails the test unless serve exits cleanly on
-// SIGINT. Its log goes into the test log when the test fails.
+// (or E2E_LOG_LEVEL) and args. It waits up to ready for /healthz to answer
+// 200 (not at all if ready is 0) and registers a cleanup that fails the test
+// unless serve exits cleanly on SIGINT. Its log goes into the test log when
+// the test fails.
 func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host string, ready time.Duration, args ...string) *nsNode {
 	t.Helper()
-	addr := netip.AddrPortFrom(tn.Addr(host), nsHTTPPort)
-	n := &nsNode{
-		URL:     "http://" + addr.String(),
-		DataDir: filepath.Join(t.TempDir(), "data"),
-		client:  tn.HTTPClient(host),
-	}
-	full := append([]string{"serve",
-		"--addr", addr.String(),
-		"--data", n.DataDir,
-		"--log-level", cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug"),
-	}, args...)
 	// The cleanup stops serve, not the context: it must see SIGINT and exit
 	// cleanly, which is part of the contract.
-	cmd := tn.Command(context.WithoutCancel(ctx), host, seedcastBin, full...)
-	cmd.Env = cleanEnv()
-	n.proc = startProcess(t, "seedcast serve in "+host, cmd)
+	n := &nsNode{Serve: tn.StartServe(context.WithoutCancel(ctx), t, host, testnet.ServeOptions{
+		Bin:      seedcastBin,
+		LogLevel: cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug"),
+		Args:     args,
+	})}
 	t.Cleanup(func() {
-		if err := n.proc.stop(stopTimeout); err != nil && !n.dumped {
+		if err := n.Proc.Stop(testnet.StopTimeout); err != nil && !n.dumped {
 			t.Errorf("seedcast serve in %s did not stop cleanly: %v", host, err)
 		}
 		if t.Failed() || os.Getenv(logDirEnv) != "" {
@@ -463,9 +448,7 @@ func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host strin
 		return n
 	}
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, ready)
-	defer cancel()
-	if err := tn.WaitHTTP(rctx, host, n.URL+"/healthz", n.proc); err != nil {
+	if err := n.WaitReady(ctx, ready); err != nil {
 		t.Fatalf("seedcast serve in %s not healthy: %v", host, err)
 	}
 	t.Logf("seedcast serve in %s healthy at %s after %v", host, n.URL, time.Since(start).Round(time.Millisecond))
@@ -481,7 +464,7 @@ const logDirEnv = "E2E_LOG_DIR"
 // if E2E_LOG_DIR is set, and logs its last lines without anacrolix's lines
 // about each block (perBlockMsgs).
 func (n *nsNode) saveLog(t testing.TB, host string) {
-	out := n.proc.out.Bytes()
+	out := n.Proc.Output().Bytes()
 	if dir := os.Getenv(logDirEnv); dir != "" {
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + "-" + host + ".log"
 		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
@@ -507,39 +490,15 @@ func (n *nsNode) saveLog(t testing.TB, host string) {
 // left out of the digest of a serve log; race reports and the rest stay.
 var perBlockMsgs = []string{"msg=readFileAt", "msg=openForWrite", "msg=requestStrategyPieceOrderState"}
 
-// getJSON decodes the JSON body of a 200 answer to GET path.
-func (n *nsNode) getJSON(ctx context.Context, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", n.URL+path, nil)
-	if err != nil {
-		return err
-	}
-	res, err := n.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %q", path, res.Status, truncate(body, 512))
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: %w in %q", path, err, truncate(body, 512))
-	}
-	return nil
-}
-
 // onlyTorrent returns the one torrent of /api/torrents, failing the test
 // unless it is data's.
-func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data randomFile) apiTorrent {
+func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data testnet.File) apiTorrent {
 	t.Helper()
 	var list []apiTorrent
-	if err := n.getJSON(ctx, "/api/torrents", &list); err != nil {
+	if err := n.GetJSON(ctx, "/api/torrents", &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 1 || list[0].Length != int64(data.Size) {
+	if len(list) != 1 || list[0].Length != data.Size {
 		t.Fatalf("/api/torrents = %+v, want one torrent of %d bytes", list, data.Size)
 	}
 	return list[0]
@@ -548,7 +507,7 @@ func (n *nsNode) onlyTorrent(ctx context.Context, t testing.TB, data randomFile)
 // stats reads /api/torrents/{infohash}.
 func (n *nsNode) stats(ctx context.Context, infohash string) (apiTorrentStats, error) {
 	var st apiTorrentStats
-	err := n.getJSON(ctx, "/api/torrents/"+infohash, &st)
+	err := n.GetJSON(ctx, "/api/torrents/"+infohash, &st)
 	return st, err
 }
 
@@ -573,24 +532,17 @@ type apiTransport struct {
 // HTTP from the seed host of tn, and returns the origin.
 func serveWebRTCPages(t testing.TB, tn *testnet.Net, modules string) (origin string) {
 	t.Helper()
-	l, err := tn.Listen("seed", "tcp4", netip.AddrPortFrom(tn.Addr("seed"), 0).String())
-	if err != nil {
-		t.Fatalf("listening in seed: %v", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServer(http.Dir("testdata/webrtc")))
 	mux.Handle("GET /webtorrent/", http.StripPrefix("/webtorrent/", http.FileServer(http.Dir(filepath.Join(modules, "webtorrent/dist")))))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + l.Addr().String()
+	return tn.ServeHandler(t, "seed", mux)
 }
 
 // pageTorrent is what webrtc.js start() returns.
 type pageTorrent struct {
 	InfoHash    string
 	Name        string
-	Length      int
+	Length      int64
 	PieceLength int
 	URLList     []string
 	Announce    []string
@@ -600,26 +552,26 @@ type pageTorrent struct {
 // page added the torrent.
 type pageDownload struct {
 	SHA256          string
-	ByteLength      int
-	Length          int
-	Downloaded      int
-	Received        int
+	ByteLength      int64
+	Length          int64
+	Downloaded      int64
+	Received        int64
 	URLList         []string
 	FirstWireMS     float64
 	FirstByteMS     float64
 	DoneMS          float64
 	Samples         [][2]float64 // [ms, torrent.downloaded] every second
-	BytesByWireType map[string]int
+	BytesByWireType map[string]int64
 	Wires           []struct {
 		Type, PeerID, Addr string
-		Downloaded         int
+		Downloaded         int64
 		Connected, Closed  float64
 	}
 }
 
 // log logs the timings and rates of a download of size bytes that the test
 // saw take took.
-func (d pageDownload) log(t testing.TB, size int, took time.Duration) {
+func (d pageDownload) log(t testing.TB, size int64, took time.Duration) {
 	t.Helper()
 	t.Logf("first wire %.2f s, first byte %.2f s, done %.2f s after adding the torrent (%.1f MB/s from the first byte, %.1f MB/s overall); with the SHA-256 %v",
 		d.FirstWireMS/1e3, d.FirstByteMS/1e3, d.DoneMS/1e3,
@@ -638,7 +590,7 @@ func (d pageDownload) log(t testing.TB, size int, took time.Duration) {
 
 // check fails the test unless the page holds exactly data, all of it from
 // seedcast nodes over WebRTC.
-func (d pageDownload) check(t testing.TB, data randomFile) {
+func (d pageDownload) check(t testing.TB, data testnet.File) {
 	t.Helper()
 	if d.SHA256 != data.SHA256 || d.ByteLength != data.Size {
 		t.Errorf("page holds %d bytes with SHA-256 %s, want %d bytes with %s", d.ByteLength, d.SHA256, data.Size, data.SHA256)
@@ -652,7 +604,7 @@ func (d pageDownload) check(t testing.TB, data randomFile) {
 	if d.BytesByWireType["webrtc"] < data.Size || len(d.BytesByWireType) != 1 {
 		t.Errorf("page got %v bytes by wire type, want all %d over webrtc", d.BytesByWireType, data.Size)
 	}
-	fromNode := 0
+	var fromNode int64
 	for _, w := range d.Wires {
 		if w.Type != "webrtc" {
 			t.Errorf("page has a %s wire (peer %s), want webrtc only", w.Type, peerIDText(w.PeerID))

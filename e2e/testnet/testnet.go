@@ -3,6 +3,11 @@
 // joined by a bridge, with helpers to run programs inside, listen and dial
 // from the test process, and drive headless Chromium there.
 //
+// It is also the one harness of e2e and bench for what does not need a
+// namespace: Start runs a program and stops it at cleanup, StartServe runs
+// seedcast serve in a host, WriteRandomFile makes the file they move, and
+// Poll and WaitFor are the only ways they wait on a condition.
+//
 // A test network is a set of network namespaces joined by one Linux bridge,
 // private to one test: nothing in it has a route to the machine's own network
 // or beyond, so whatever the programs under test send stays inside it.
@@ -262,8 +267,8 @@ func (n *Net) host(name string) host {
 // resolv.conf. ip netns exec replaces itself with the program, so the
 // command's process is the program's, and signals reach it. The context kills
 // it as in exec.CommandContext, and the program gets SIGKILL when the thread
-// that started it exits (Pdeathsig); callers that set their own SysProcAttr
-// should keep that.
+// that started it exits (Pdeathsig), which Start delays until the program
+// has exited; callers that set their own SysProcAttr should keep that.
 func (n *Net) Command(ctx context.Context, host, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Namespace(host), name}, args...)...)
 	// Kill the program with the test process, even on a hard exit.

@@ -81,20 +81,23 @@ func TestNet(t *testing.T) {
 	for i, u := range recv {
 		defer u.Close()
 		buf := make([]byte, 64)
+		var (
+			n    int
+			from *net.UDPAddr
+		)
 		// Multicast is datagrams: resend until received or ctx is done.
-		for {
+		err := Poll(ctx, nil, func(context.Context) error {
 			send.Write([]byte("mdns?"))
 			u.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-			n, from, err := u.ReadFromUDP(buf)
-			if err == nil {
-				if string(buf[:n]) != "mdns?" || !from.IP.Equal(tn.Addr("a").AsSlice()) {
-					t.Errorf("receiver %d got %q from %v", i, buf[:n], from)
-				}
-				break
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("receiver %d: no multicast from a: %v", i, err)
-			}
+			var err error
+			n, from, err = u.ReadFromUDP(buf)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("receiver %d: no multicast from a: %v", i, err)
+		}
+		if string(buf[:n]) != "mdns?" || !from.IP.Equal(tn.Addr("a").AsSlice()) {
+			t.Errorf("receiver %d got %q from %v", i, buf[:n], from)
 		}
 	}
 
