@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"sync"
 	"time"
@@ -354,12 +355,13 @@ func (s *session) newOffer(ih infohash.Hash) (ID, PendingOffer, error) {
 func (s *session) expireOffers(now time.Time) {
 	var expired []PendingOffer
 	s.mu.Lock()
-	for id, p := range s.pending {
-		if !now.Before(p.expires) {
-			expired = append(expired, p.po)
-			delete(s.pending, id)
+	maps.DeleteFunc(s.pending, func(_ ID, p pendingOffer) bool {
+		if now.Before(p.expires) {
+			return false
 		}
-	}
+		expired = append(expired, p.po)
+		return true
+	})
 	s.mu.Unlock()
 	for _, po := range expired {
 		po.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"sync"
@@ -133,14 +134,15 @@ func (cs *conns) expire(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			cs.mu.Lock()
 			var stale []net.Conn
-			for addr, h := range cs.held {
-				if now.Sub(h.since) > holdFor {
-					stale = append(stale, h.c)
-					delete(cs.held, addr)
+			cs.mu.Lock()
+			maps.DeleteFunc(cs.held, func(_ string, h heldConn) bool {
+				if now.Sub(h.since) <= holdFor {
+					return false
 				}
-			}
+				stale = append(stale, h.c)
+				return true
+			})
 			cs.mu.Unlock()
 			for _, c := range stale {
 				c.Close()
