@@ -1,12 +1,13 @@
 package signaling
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // TestMain fails the run if any goroutine outlives the tests: every server
@@ -23,15 +24,9 @@ func serve(t *testing.T, srv *Server) string {
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	ts := httptest.NewServer(mux)
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		ts.Close()
-	})
+	// Cleanups run last first: the HTTP server closes once Run has
+	// returned, having closed every socket.
+	t.Cleanup(ts.Close)
+	testnet.Run(t, srv.Run)
 	return ts.URL
 }

@@ -1168,31 +1168,18 @@ func refLocate(t *testing.T) (node, pkgDir string) {
 }
 
 // refStartReference runs testdata/reftracker.mjs and returns its WebSocket
-// URL. The server is killed when t ends; it also exits by itself when its
-// stdin closes, should this process die first.
+// URL. The server is stopped when t ends.
 func refStartReference(t *testing.T, node, pkgDir string) string {
 	t.Helper()
 	cmd := exec.Command(node, filepath.Join("testdata", "reftracker.mjs"), pkgDir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
+	// The server exits by itself when its stdin closes, should this
+	// process die before the cleanup stops it.
+	if _, err := cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
 	stdout := &refFirstLine{line: make(chan string, 1)}
-	stderr := new(testnet.Buffer)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start reference tracker: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() && stderr.String() != "" {
-			t.Logf("reference tracker stderr:\n%s", stderr)
-		}
-	})
+	cmd.Stdout = stdout
+	p := testnet.Start(t, "reference tracker", cmd)
 	select {
 	case line := <-stdout.line:
 		var ready struct {
@@ -1202,11 +1189,10 @@ func refStartReference(t *testing.T, node, pkgDir string) string {
 			t.Fatalf("reference tracker printed %q, want {\"port\":N}", line)
 		}
 		return fmt.Sprintf("ws://127.0.0.1:%d/announce", ready.Port)
-	case err := <-exited:
-		exited <- err // for the cleanup
-		t.Fatalf("reference tracker exited (%v) before listening; stderr:\n%s", err, stderr)
+	case <-p.Done():
+		t.Fatalf("reference tracker exited (%v) before listening; output:\n%s", p.Err(), p.Output())
 	case <-time.After(refStartWait):
-		t.Fatalf("reference tracker did not listen within %v; stderr:\n%s", refStartWait, stderr)
+		t.Fatalf("reference tracker did not listen within %v; output:\n%s", refStartWait, p.Output())
 	}
 	panic("unreachable")
 }
