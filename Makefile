@@ -55,6 +55,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseHTTPAnnounce$$' -fuzztime $(FUZZTIME) ./signaling/
 	$(GO) test -run '^$$' -fuzz '^FuzzMDNSHandle$$' -fuzztime $(FUZZTIME) ./webrtc/
 	$(GO) test -run '^$$' -fuzz '^FuzzMP4Duration$$' -fuzztime $(FUZZTIME) ./player/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./infohash/
 
 test: lint unit fuzz
 
