@@ -1,8 +1,9 @@
 // The peer-to-peer side of the player: WebTorrent, fed the node's .torrent,
 // streaming to the page through its service worker.
 import type WebTorrentClient from 'webtorrent'
-import type { Torrent, Wire } from 'webtorrent'
+import type { Torrent, TorrentFile, Wire } from 'webtorrent'
 import { pieceCount } from './bencode'
+import { Deadline } from './deadline'
 import { quickGathering } from './gather'
 
 /** nodePeerPrefix starts, in hex, the peer id of every seedcast node: "-SC" (BEP 20 style). */
@@ -56,6 +57,11 @@ type Source = 'viewers' | 'serverRTC' | 'serverHTTP'
 function sourceOf (w: Wire): Source {
   if (w.type === 'webSeed') return 'serverHTTP'
   return isNode(w.peerId) ? 'serverRTC' : 'viewers'
+}
+
+/** fromNode reports whether a wire is a seedcast node's: its web seed or its WebRTC peer. */
+function fromNode (w: Wire): boolean {
+  return sourceOf(w) !== 'viewers'
 }
 
 /**
@@ -118,8 +124,10 @@ export class P2P {
   private readonly got: Record<Source, number> = { viewers: 0, serverRTC: 0, serverHTTP: 0 }
   private failure: Error | null = null
   private filter: ((e: MessageEvent) => void) | null = null
+  private readonly deadline: Deadline
 
   private constructor (private readonly client: WebTorrentClient, readonly torrent: Torrent) {
+    this.deadline = new Deadline(torrent, fromNode)
     let wired = false
     let got = false
     torrent.on('wire', (w: Wire) => {
@@ -215,8 +223,21 @@ export class P2P {
 
   /** url returns the service worker URL that streams the file at path, or null if the torrent has no such file. */
   url (path: string): string | null {
-    const f = this.torrent.files.find(f => f.path.replaceAll('\\', '/') === path)
-    return f ? f.streamURL : null
+    return this.file(path)?.streamURL ?? null
+  }
+
+  /** file returns the torrent's file at the slash-separated path. */
+  private file (path: string): TorrentFile | undefined {
+    return this.torrent.files.find(f => f.path.replaceAll('\\', '/') === path)
+  }
+
+  /**
+   * track tells the deadline policy where the file at path plays: sec into
+   * it, of durationSec (NaN while unknown).
+   */
+  track (path: string, sec: number, durationSec: number): void {
+    const f = this.file(path)
+    if (f) this.deadline.track(f, sec, durationSec)
   }
 
   /** received is the count of bytes received from every wire so far. */

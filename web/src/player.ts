@@ -331,6 +331,7 @@ export class Player {
   private watch (): void {
     const p = this.p2p
     if (!p) return
+    p.track(this.file.path, this.video.currentTime, this.video.duration)
     const now = performance.now()
     if (p.failed) return this.toStream(`WebTorrent failed: ${p.failed.message}`)
     const got = p.received
@@ -518,6 +519,11 @@ export class Player {
     v.addEventListener('progress', () => this.renderTime())
     v.addEventListener('loadeddata', () => this.capturePoster())
     v.addEventListener('play', () => { this.wantPlay = true; r() })
+    // The node's window follows a seek, and the duration once known, at
+    // once rather than at the next watch.
+    for (const ev of ['seeking', 'durationchange']) {
+      v.addEventListener(ev, () => this.p2p?.track(this.file.path, v.currentTime, v.duration))
+    }
     v.addEventListener('playing', () => mark('playing'), { once: true })
     v.addEventListener('pause', () => {
       if (!this.switching && !v.ended && v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) this.wantPlay = false

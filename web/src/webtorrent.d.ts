@@ -10,6 +10,8 @@ declare module 'webtorrent' {
     peerId: string | null
     downloaded: number
     uploaded: number
+    /** The pieces the other end holds, by its bitfield and haves. */
+    peerPieces: { get (index: number): boolean }
     on (event: 'download' | 'upload', listener: (bytes: number) => void): this
     on (event: 'handshake', listener: (infoHash: string, peerId: string) => void): this
     on (event: 'close', listener: () => void): this
@@ -21,6 +23,8 @@ declare module 'webtorrent' {
     /** Slash-separated, starting with the torrent's name in multi-file torrents. */
     path: string
     length: number
+    /** The file's first byte within the torrent. */
+    offset: number
     /** The URL under the service worker's scope that streams the file, once the client has a server. */
     readonly streamURL: string
     select (priority?: number): void
@@ -31,6 +35,7 @@ declare module 'webtorrent' {
     infoHash: string
     name: string
     length: number
+    pieceLength: number
     ready: boolean
     files: TorrentFile[]
     wires: Wire[]

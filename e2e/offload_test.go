@@ -1,0 +1,115 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
+)
+
+// Figures of TestViewersCarryViewers (issue 10, acceptance 1).
+const (
+	// carryViewers is the number of viewers, joinAfterSec how far the
+	// last one has played when the next opens the page, and carryPlaySec
+	// how far every one must play.
+	carryViewers = 3
+	joinAfterSec = 5.0
+	carryPlaySec = 20.0
+	// maxNodeUpload bounds what the node may send, in file sizes, and
+	// minFromViewers the share of the last viewer's bytes that must come
+	// from other viewers.
+	maxNodeUpload  = 1.5
+	minFromViewers = 0.5
+)
+
+// TestViewersCarryViewers opens the pilot's watch page in three Chromiums,
+// each in a host of its own, each joining once the one before has played
+// joinAfterSec: every viewer plays past carryPlaySec, the last takes at
+// least half of its bytes from the other two, and the node, web seed and
+// all, sends under 1.5 times the film.
+func TestViewersCarryViewers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	chromium := requireTool(t, "chromium")
+	requireWebBuild(t)
+	hosts := []string{"seed"}
+	for i := range carryViewers {
+		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
+	}
+	tn := testnet.New(t, hosts...)
+	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding")
+	ih := pilotInfohash(ctx, t, seed)
+	var film apiTorrentStats
+	if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &film); err != nil {
+		t.Fatal(err)
+	}
+
+	pages := make([]*testnet.Page, carryViewers)
+	for i := range pages {
+		if i > 0 {
+			// The next viewer joins once this one has played a while.
+			waitPlayed(ctx, t, pages[i-1], hosts[i], joinAfterSec)
+		}
+		pages[i] = tn.StartChromium(ctx, t, hosts[i+1], chromium, origin)
+		if err := pages[i].Open(ctx, origin+"/watch/"+ih); err != nil {
+			t.Fatal(err)
+		}
+	}
+	states := make([]playerState, carryViewers)
+	for i, page := range pages {
+		states[i] = waitPlayed(ctx, t, page, hosts[i+1], carryPlaySec)
+	}
+
+	var node apiTorrentStats
+	if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
+		t.Fatal(err)
+	}
+	var sent int64
+	for _, tr := range node.Transports {
+		sent += tr.BytesOut
+	}
+	for i, st := range states {
+		t.Logf("%s: mode %s; from viewers %d, from the node %d over WebRTC and %d over HTTP",
+			hosts[i+1], st.Mode, st.Viewers, st.RTC, st.HTTP)
+		if st.Mode != "p2p" {
+			t.Errorf("%s plays in mode %s, want p2p", hosts[i+1], st.Mode)
+		}
+	}
+	t.Logf("node sent %d bytes, %.2f file sizes of %d: %+v", sent, float64(sent)/float64(film.Length), film.Length, node.Transports)
+	if limit := int64(maxNodeUpload * float64(film.Length)); sent > limit {
+		t.Errorf("the node sent %d bytes, %.2f file sizes; want under %.1f (%d bytes)", sent, float64(sent)/float64(film.Length), maxNodeUpload, limit)
+	}
+	last := states[len(states)-1]
+	total := last.Viewers + last.RTC + last.HTTP
+	if total == 0 || float64(last.Viewers) < minFromViewers*float64(total) {
+		t.Errorf("the last viewer took %d of its %d bytes from other viewers; want at least %.0f %%", last.Viewers, total, minFromViewers*100)
+	}
+}
+
+// waitPlayed waits until the watch page in page, at host, has played past
+// sec, and returns what it shows then.
+func waitPlayed(ctx context.Context, t *testing.T, page *testnet.Page, host string, sec float64) playerState {
+	t.Helper()
+	var st playerState
+	wctx, cancel := context.WithTimeout(ctx, playTimeout+time.Duration(sec*float64(time.Second)))
+	defer cancel()
+	err := testnet.Poll(wctx, nil, func(ctx context.Context) error {
+		if err := page.Eval(ctx, playerStateJS, &st); err != nil {
+			return err
+		}
+		if st.CurrentTime <= sec {
+			return fmt.Errorf("currentTime %.2f s, player %s in mode %s, media error %q", st.CurrentTime, st.State, st.Mode, st.Error)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s did not play past %.0f s: %v", host, sec, err)
+	}
+	return st
+}
