@@ -113,3 +113,55 @@ func waitPlayed(ctx context.Context, t *testing.T, page *testnet.Page, host stri
 	}
 	return st
 }
+
+// TestSlowNode caps the node's upload below the pilot's bitrate (about 66
+// KB/s) for a single viewer (issue 10, acceptance 2): the first frame still
+// arrives, and then the page says it waits for the network, with no error.
+func TestSlowNode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	chromium := requireTool(t, "chromium")
+	requireWebBuild(t)
+	tn := testnet.New(t, "seed", "viewer1")
+	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", "--upload-rate", "40KB/s")
+	ih := pilotInfohash(ctx, t, seed)
+	page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
+	start := time.Now()
+	if err := page.Open(ctx, origin+"/watch/"+ih); err != nil {
+		t.Fatal(err)
+	}
+	waitPlayed(ctx, t, page, "viewer1", 0)
+	t.Logf("first frame %v after navigating", time.Since(start).Round(time.Millisecond))
+	var got struct {
+		State, Mode, Message, MediaError string
+	}
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	var failed bool // an error shown ends the wait
+	err := testnet.Poll(wctx, nil, func(ctx context.Context) error {
+		err := page.Eval(ctx, `(() => {
+  const p = document.querySelector('[data-player]')
+  const v = document.querySelector('video')
+  return { state: p.dataset.state, mode: p.dataset.mode, message: p.querySelector('[data-role="message"]').textContent, mediaError: v.error ? String(v.error.code) : '' }
+})()`, &got)
+		if err != nil {
+			return err
+		}
+		if got.State == "error" || got.MediaError != "" {
+			failed = true
+			return nil
+		}
+		if got.State != "buffering" || got.Message != "Waiting for the network…" {
+			return fmt.Errorf("the page shows %+v, want it buffering and saying it waits for the network", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed {
+		t.Fatalf("the page shows an error: %+v", got)
+	}
+	t.Logf("the page: %+v", got)
+}

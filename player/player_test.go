@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -30,6 +31,12 @@ type testNode struct {
 
 func newTestNode(t *testing.T, files map[string]int) *testNode {
 	t.Helper()
+	return newTestNodeConfig(t, swarm.Config{}, files)
+}
+
+// newTestNodeConfig is newTestNode with a swarm of cfg.
+func newTestNodeConfig(t *testing.T, cfg swarm.Config, files map[string]int) *testNode {
+	t.Helper()
 	root := filepath.Join(t.TempDir(), "bundle")
 	data := make(map[string][]byte)
 	r := rand.New(rand.NewChaCha8([32]byte{3}))
@@ -45,7 +52,8 @@ func newTestNode(t *testing.T, files map[string]int) *testNode {
 		}
 		data["bundle/"+filepath.ToSlash(name)] = b
 	}
-	sw := startSwarm(t, swarm.Config{Announce: []string{"ws://node/announce", "http://node/announce"}, WebSeedBase: "http://node/webseed/"})
+	cfg.Announce, cfg.WebSeedBase = []string{"ws://node/announce", "http://node/announce"}, "http://node/webseed/"
+	sw := startSwarm(t, cfg)
 	tor, err := sw.Add(context.Background(), root)
 	if err != nil {
 		t.Fatal(err)
@@ -191,3 +199,20 @@ func TestTorrentFileAndAPI(t *testing.T) {
 }
 
 func bytesUpper(s string) string { return string(bytes.ToUpper([]byte(s))) }
+
+// TestUploadRate checks that the web seed and /stream draw from the node's
+// upload cap: 256 KiB at 128 KiB/s take at least 1.5 s (2 s, less the
+// limiter's burst of one block), over either route.
+func TestUploadRate(t *testing.T) {
+	n := newTestNodeConfig(t, swarm.Config{UploadRate: 128 << 10}, map[string]int{"film.mp4": 256 << 10})
+	for _, route := range []string{"/webseed/", "/stream/"} {
+		start := time.Now()
+		res, body := get(t, n.url+route+n.ih.String()+"/bundle/film.mp4")
+		if res.StatusCode != 200 || !bytes.Equal(body, n.data["bundle/film.mp4"]) {
+			t.Fatalf("GET %s: %s, %d bytes", route, res.Status, len(body))
+		}
+		if took := time.Since(start); took < 1500*time.Millisecond {
+			t.Errorf("GET %s: 256 KiB in %v from a node capped at 128 KiB/s; want at least 1.5 s", route, took)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
@@ -62,16 +64,41 @@ func setUntrusted(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 }
 
-// countingWriter counts the body bytes written.
-type countingWriter struct {
+// bodyWriter writes a response body within the node's upload cap, if it
+// has one, and counts the bytes written.
+type bodyWriter struct {
 	http.ResponseWriter
-	n *atomic.Int64
+	ctx context.Context // the request's: a client gone stops the wait
+	lim *rate.Limiter   // nil for no cap
+	n   *atomic.Int64
 }
 
-func (w countingWriter) Write(b []byte) (int, error) {
-	n, err := w.ResponseWriter.Write(b)
-	w.n.Add(int64(n))
-	return n, err
+// body returns w as a bodyWriter for r that counts into n.
+func (p *Server) body(w http.ResponseWriter, r *http.Request, n *atomic.Int64) bodyWriter {
+	return bodyWriter{ResponseWriter: w, ctx: r.Context(), lim: p.cfg.Swarm.UploadLimiter(), n: n}
+}
+
+func (w bodyWriter) Write(b []byte) (int, error) {
+	if w.lim == nil {
+		n, err := w.ResponseWriter.Write(b)
+		w.n.Add(int64(n))
+		return n, err
+	}
+	written := 0
+	for len(b) > 0 {
+		chunk := b[:min(len(b), w.lim.Burst())]
+		if err := w.lim.WaitN(w.ctx, len(chunk)); err != nil {
+			return written, err
+		}
+		n, err := w.ResponseWriter.Write(chunk)
+		written += n
+		w.n.Add(int64(n))
+		if err != nil {
+			return written, err
+		}
+		b = b[len(chunk):]
+	}
+	return written, nil
 }
 
 // fileOf finds the file that a path below /stream/{ih}/ or
@@ -190,7 +217,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Has("download") {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(f.Path)}))
 	}
-	http.ServeContent(countingWriter{w, &p.counters(ih).stream}, r, "", time.Time{}, rd)
+	http.ServeContent(p.body(w, r, &p.counters(ih).stream), r, "", time.Time{}, rd)
 	return nil
 }
 

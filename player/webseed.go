@@ -27,7 +27,7 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	// ServeContent answers Range with 206 and If-Range, and 416 beyond the
 	// end; a torrent's file never changes, so no modification time.
-	http.ServeContent(countingWriter{w, &p.counters(t.InfoHash()).webseed}, r, "", time.Time{}, rd)
+	http.ServeContent(p.body(w, r, &p.counters(t.InfoHash()).webseed), r, "", time.Time{}, rd)
 	return nil
 }
 

@@ -56,6 +56,10 @@ type Config struct {
 	NoDHT bool
 	// NoPortForwarding turns off UPnP and NAT-PMP port mapping.
 	NoPortForwarding bool
+	// UploadRate caps the node's upload, in bytes per second, over every
+	// transport: BitTorrent peers through the client, HTTP through
+	// UploadLimiter. Zero means no cap.
+	UploadRate int64
 	// NATIP, if valid, is the node's public IP behind 1:1 NAT: the
 	// tracker lists it to native clients in place of the local address
 	// they reached it at.
@@ -90,8 +94,9 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 
-	conns  *conns       // conns handed in by AddConn
-	closed *closedConns // peer conns anacrolix closed, waiting to be counted
+	upload *rate.Limiter // the upload cap; infinite without one
+	conns  *conns        // conns handed in by AddConn
+	closed *closedConns  // peer conns anacrolix closed, waiting to be counted
 	wg     sync.WaitGroup
 }
 
@@ -116,6 +121,13 @@ func New(cfg Config) (*Swarm, error) {
 	if cfg.BTPort < -1 || cfg.BTPort > 65535 {
 		return nil, fmt.Errorf("swarm: Config.BTPort %d out of range", cfg.BTPort)
 	}
+	if cfg.UploadRate < 0 {
+		return nil, fmt.Errorf("swarm: Config.UploadRate %d is negative", cfg.UploadRate)
+	}
+	upload := rate.Limit(1 << 50) // too high to ever make a peer wait
+	if cfg.UploadRate > 0 {
+		upload = rate.Limit(cfg.UploadRate)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -124,6 +136,7 @@ func New(cfg Config) (*Swarm, error) {
 		log:     cfg.Logger.With("component", "swarm"),
 		up:      make(chan struct{}),
 		stopped: make(chan struct{}),
+		upload:  rate.NewLimiter(upload, blockBytes),
 		conns:   newConns(),
 		closed:  newClosedConns(),
 	}, nil
@@ -244,9 +257,10 @@ func (s *Swarm) start() error {
 	// implementations use 2^14 (16 kiB), and close connections which
 	// request an amount greater than that." anacrolix refuses longer
 	// requests (a reject with BEP 6, else it closes the conn) only when its
-	// upload rate limiter has a finite rate, up to the limiter's burst: a
-	// rate too high to ever make a peer wait, and a burst of one block.
-	cc.UploadRateLimiter = rate.NewLimiter(rate.Limit(1<<50), blockBytes)
+	// upload rate limiter has a finite rate, up to the limiter's burst: the
+	// node's upload cap, or without one a rate too high to ever make a
+	// peer wait, and a burst of one block.
+	cc.UploadRateLimiter = s.upload
 	cc.Callbacks.PeerConnClosed = s.closed.add
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
@@ -271,6 +285,15 @@ func (s *Swarm) start() error {
 func isAddrInUse(err error) bool {
 	var se *os.SyscallError
 	return errors.As(err, &se) && strings.Contains(se.Err.Error(), "address already in use")
+}
+
+// UploadLimiter returns the node's upload cap, shared by every transport,
+// for HTTP responses to draw from; nil if the node has none.
+func (s *Swarm) UploadLimiter() *rate.Limiter {
+	if s.cfg.UploadRate == 0 {
+		return nil
+	}
+	return s.upload
 }
 
 // Port returns the BitTorrent listening port, 0 before Start.

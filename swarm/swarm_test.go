@@ -473,3 +473,50 @@ func TestHeldConnAddr(t *testing.T) {
 	cs.close()
 	a.Close()
 }
+
+// TestUploadRate checks that Config.UploadRate caps what peers get: a
+// leech cannot take 512 KiB from a seed capped at 128 KiB/s in under 3 s
+// (4 s, less the limiter's burst of one block), and HTTP shares the cap.
+func TestUploadRate(t *testing.T) {
+	const capBytes, size = 128 << 10, 512 << 10
+	dir := t.TempDir()
+	want := writeRandom(t, filepath.Join(dir, "clip.bin"), size, 13)
+	cfg := testConfig(t, t.TempDir())
+	cfg.UploadRate = capBytes
+	seed, _ := startSwarm(t, cfg)
+	if lim := seed.UploadLimiter(); lim == nil || lim.Limit() != capBytes {
+		t.Fatalf("UploadLimiter() = %v, want the cap of %d bytes/s", lim, capBytes)
+	}
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lcfg := testConfig(t, t.TempDir())
+	lcfg.DisableUTP = true
+	leech, _ := startSwarm(t, lcfg)
+	if leech.UploadLimiter() != nil {
+		t.Error("a swarm without UploadRate has an UploadLimiter")
+	}
+	start := time.Now()
+	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lt.GotInfo():
+	case <-time.After(30 * time.Second):
+		t.Fatal("no metadata from the seed in 30 s")
+	}
+	r, err := lt.OpenFile(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
+	}
+	if took := time.Since(start); took < 3*time.Second {
+		t.Errorf("512 KiB came in %v from a seed capped at 128 KiB/s; want at least 3 s", took)
+	}
+}

@@ -34,6 +34,7 @@ type serveCmd struct {
 	NoPortForwarding bool     `name:"no-port-forwarding" env:"SEEDCAST_NO_PORT_FORWARDING" help:"Do not ask the router for port mappings (UPnP, NAT-PMP)."`
 	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
 	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
+	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
 	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
@@ -72,6 +73,10 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", s, webrtc.ErrICEServer)
 		}
 	}
+	uploadRate, err := parseRate(c.UploadRate)
+	if err != nil {
+		return nodeConfig{}, fmt.Errorf("--upload-rate %w", err)
+	}
 	webSeedBase := base.String() + "/webseed/"
 	if c.NoWebseed {
 		webSeedBase = ""
@@ -86,6 +91,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			DisableUTP:       c.NoUTP,
 			NoDHT:            c.NoDHT,
 			NoPortForwarding: c.NoPortForwarding,
+			UploadRate:       uploadRate,
 			NATIP:            natIP,
 			Announce:         announceURLs(base),
 			Trackers:         c.Tracker,

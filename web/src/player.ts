@@ -630,7 +630,7 @@ export class Player {
     this.ui.mute.setAttribute('aria-label', this.video.muted ? 'Unmute (m)' : 'Mute (m)')
     let msg = ''
     if (s === 'error') msg = this.error
-    else if (s === 'buffering') msg = this.mode === 'connecting' ? 'Finding peers…' : 'Buffering…'
+    else if (s === 'buffering') msg = this.mode === 'connecting' ? 'Finding peers…' : 'Waiting for the network…'
     this.ui.message.textContent = msg
     this.renderSource()
     this.renderTime()
