@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -35,14 +34,11 @@ const (
 func TestViewersCarryViewers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	chromium := requireTool(t, "chromium")
-	requireWebBuild(t)
 	hosts := []string{"seed"}
 	for i := range carryViewers {
 		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
 	}
-	tn := testnet.New(t, hosts...)
-	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	tn, origin, chromium := pageNet(t, hosts...)
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding")
 	ih := pilotInfohash(ctx, t, seed)
 	var film apiTorrentStats
@@ -120,10 +116,7 @@ func waitPlayed(ctx context.Context, t *testing.T, page *testnet.Page, host stri
 func TestSlowNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	chromium := requireTool(t, "chromium")
-	requireWebBuild(t)
-	tn := testnet.New(t, "seed", "viewer1")
-	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	tn, origin, chromium := pageNet(t, "seed", "viewer1")
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", "--upload-rate", "40KB/s")
 	ih := pilotInfohash(ctx, t, seed)
 	page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)

@@ -79,10 +79,7 @@ const blockWebRTC = `(() => {
 func TestWatchPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
-	chromium := requireTool(t, "chromium")
-	requireWebBuild(t)
-	tn := testnet.New(t, "seed", "viewer1")
-	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	tn, origin, chromium := pageNet(t, "seed", "viewer1")
 	artifacts := artifactDir(t)
 
 	tests := []struct {
@@ -188,10 +185,7 @@ func TestWatchPage(t *testing.T) {
 func TestEmbedAcrossOrigins(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	chromium := requireTool(t, "chromium")
-	requireWebBuild(t)
-	tn := testnet.New(t, "seed", "viewer1")
-	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	tn, origin, chromium := pageNet(t, "seed", "viewer1")
 	artifacts := artifactDir(t)
 
 	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding")
@@ -306,10 +300,7 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 func TestBundlePage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	chromium := requireTool(t, "chromium")
-	requireWebBuild(t)
-	tn := testnet.New(t, "seed", "viewer1")
-	origin := "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String()
+	tn, origin, chromium := pageNet(t, "seed", "viewer1")
 	artifacts := artifactDir(t)
 
 	dir := filepath.Join(t.TempDir(), "Night Train")
@@ -504,6 +495,18 @@ func pilotInfohash(ctx context.Context, t testing.TB, n *nsNode) string {
 		t.Fatalf("/api/torrents = %+v, want the pilot alone", list)
 	}
 	return list[0].Infohash
+}
+
+// pageNet makes a test network of hosts, the first of them "seed", for
+// tests of the pages, and returns it with the seed's HTTP origin and the
+// Chromium to open the pages in; it skips or fails as requireTool and
+// requireWebBuild do.
+func pageNet(t *testing.T, hosts ...string) (tn *testnet.Net, origin, chromium string) {
+	t.Helper()
+	chromium = requireTool(t, "chromium")
+	requireWebBuild(t)
+	tn = testnet.New(t, hosts...)
+	return tn, "http://" + netip.AddrPortFrom(tn.Addr("seed"), nsHTTPPort).String(), chromium
 }
 
 // requireWebBuild skips the test locally, and fails it under CI, when the

@@ -203,6 +203,25 @@ func TestDownloadBetweenNodes(t *testing.T) {
 	lcfg := testConfig(t, t.TempDir())
 	lcfg.DisableUTP = true
 	leech, _ := startSwarm(t, lcfg)
+	lt := fetchFrom(t, leech, seed, st, want)
+	// The two complete peers part; the bytes they moved stay counted.
+	err = testnet.WaitFor(10*time.Second, func() error {
+		if ts := lt.Stats().Transports["tcp"]; ts.BytesIn < int64(len(want)) {
+			return fmt.Errorf("TCP bytes in %+v, want at least %d (all: %+v)", ts, len(want), lt.Stats().Transports)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// fetchFrom adds st to leech by magnet, with seed's TCP listener as its
+// peer hint, reads its first file whole and checks it is want.
+func fetchFrom(t *testing.T, leech, seed *Swarm, st *Torrent, want []byte) *Torrent {
+	t.Helper()
 	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
 	if err != nil {
 		t.Fatal(err)
@@ -221,19 +240,8 @@ func TestDownloadBetweenNodes(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
 	}
-	// The two complete peers part; the bytes they moved stay counted.
-	err = testnet.WaitFor(10*time.Second, func() error {
-		if ts := lt.Stats().Transports["tcp"]; ts.BytesIn < int64(len(want)) {
-			return fmt.Errorf("TCP bytes in %+v, want at least %d (all: %+v)", ts, len(want), lt.Stats().Transports)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return lt
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestOversizedRequest asks a seed for blocks as a peer on the wire: a
 // 16 KiB block comes, and a request for 32 KiB closes the conn, as BEP 3
@@ -498,24 +506,7 @@ func TestUploadRate(t *testing.T) {
 		t.Error("a swarm without UploadRate has an UploadLimiter")
 	}
 	start := time.Now()
-	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-lt.GotInfo():
-	case <-time.After(30 * time.Second):
-		t.Fatal("no metadata from the seed in 30 s")
-	}
-	r, err := lt.OpenFile(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := io.ReadAll(r)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
-	}
+	fetchFrom(t, leech, seed, st, want)
 	if took := time.Since(start); took < 3*time.Second {
 		t.Errorf("512 KiB came in %v from a seed capped at 128 KiB/s; want at least 3 s", took)
 	}
