@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMDNSHandle$$' -fuzztime $(FUZZTIME) ./webrtc/
 	$(GO) test -run '^$$' -fuzz '^FuzzMP4Duration$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./infohash/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDeliveryReport$$' -fuzztime $(FUZZTIME) ./player/
 
 test: lint unit fuzz
 

@@ -45,6 +45,10 @@ func TestViewersCarryViewers(t *testing.T) {
 	if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &film); err != nil {
 		t.Fatal(err)
 	}
+	sentBefore, err := tn.SentBytes(ctx, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	pages := make([]*testnet.Page, carryViewers)
 	for i := range pages {
@@ -62,13 +66,45 @@ func TestViewersCarryViewers(t *testing.T) {
 		states[i] = waitPlayed(ctx, t, page, hosts[i+1], carryPlaySec)
 	}
 
+	// Every viewer has the whole film by now (it took seconds; they played
+	// 20): the pages' figures stand still, and their last reports reach the
+	// node within 5 s. The node's figures and the pages' must agree
+	// (acceptance 3).
+	var pagesFromNode, pagesFromViewers int64
+	for i, page := range pages {
+		if err := page.Eval(ctx, playerStateJS, &states[i]); err != nil {
+			t.Fatal(err)
+		}
+		pagesFromNode += states[i].RTC + states[i].HTTP
+		pagesFromViewers += states[i].Viewers
+	}
 	var node apiTorrentStats
-	if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
-		t.Fatal(err)
+	err = testnet.WaitFor(15*time.Second, func() error {
+		if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
+			return err
+		}
+		o := node.Offload
+		if !within(o.NodeToViewers, pagesFromNode, 0.05) || !within(o.ViewersToViewers, pagesFromViewers, 0.05) || o.Viewers != carryViewers {
+			return fmt.Errorf("the node's offload figures %+v; the pages count %d bytes from the node and %d from viewers, from %d pages",
+				o, pagesFromNode, pagesFromViewers, carryViewers)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("the node's figures and the pages' disagree by over 5 %%: %v", err)
 	}
 	var sent int64
 	for _, tr := range node.Transports {
 		sent += tr.BytesOut
+	}
+	sentAfter, err := tn.SentBytes(ctx, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("offload: %+v; the seed host sent %d bytes at its interface (pages, scripts, signaling and packet headers included)",
+		node.Offload, sentAfter-sentBefore)
+	if wire := sentAfter - sentBefore; wire < sent {
+		t.Errorf("the node counts %d bytes sent, more than its interface carried (%d)", sent, wire)
 	}
 	for i, st := range states {
 		t.Logf("%s: mode %s; from viewers %d, from the node %d over WebRTC and %d over HTTP",
@@ -157,4 +193,10 @@ func TestSlowNode(t *testing.T) {
 		t.Fatalf("the page shows an error: %+v", got)
 	}
 	t.Logf("the page: %+v", got)
+}
+
+// within reports whether got is within frac of want.
+func within(got, want int64, frac float64) bool {
+	d := float64(got - want)
+	return d <= frac*float64(want) && -d <= frac*float64(want)
 }

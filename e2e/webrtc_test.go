@@ -517,8 +517,17 @@ type apiTorrentStats struct {
 	apiTorrent
 	BytesCompleted int64   `json:"bytes_completed"`
 	Progress       float64 `json:"progress"`
-	// Transports is keyed by tcp, utp, webrtc.
+	// Transports is keyed by tcp, utp, webrtc, webseed and http.
 	Transports map[string]apiTransport `json:"transports"`
+	Offload    apiOffload              `json:"offload"`
+}
+
+// apiOffload is the offload figures of a torrent in apiTorrentStats.
+type apiOffload struct {
+	NodeToViewers    int64   `json:"node_to_viewers"`
+	ViewersToViewers int64   `json:"viewers_to_viewers"`
+	ViewerShare      float64 `json:"viewer_share"`
+	Viewers          int     `json:"viewers"`
 }
 
 // apiTransport is the figures of one transport in apiTorrentStats.

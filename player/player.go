@@ -37,6 +37,7 @@ type Server struct {
 	rates    rates
 	servedMu sync.Mutex
 	served   map[infohash.Hash]*counters
+	reports  map[infohash.Hash]*deliveries
 }
 
 // New validates cfg.
@@ -53,11 +54,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	log := cfg.Logger.With("component", "player")
 	return &Server{
-		cfg:    cfg,
-		log:    log,
-		errs:   httperr.Adapter{Log: log},
-		rates:  rates{m: make(map[fileKey]int64)},
-		served: make(map[infohash.Hash]*counters),
+		cfg:     cfg,
+		log:     log,
+		errs:    httperr.Adapter{Log: log},
+		rates:   rates{m: make(map[fileKey]int64)},
+		served:  make(map[infohash.Hash]*counters),
+		reports: make(map[infohash.Hash]*deliveries),
 	}, nil
 }
 
@@ -66,6 +68,7 @@ func (p *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /torrents/{file}", p.errs.Handler(p.serveTorrentFile))
 	mux.Handle("GET /api/torrents", p.errs.Handler(p.serveList))
 	mux.Handle("GET /api/torrents/{infohash}", p.errs.Handler(p.serveOne))
+	mux.Handle("POST /api/torrents/{infohash}/delivery", p.errs.Handler(p.serveDelivery))
 	mux.Handle("GET /webseed/{infohash}/{path...}", p.errs.Handler(p.serveWebSeed))
 	mux.Handle("GET /stream/{infohash}/{path...}", p.errs.Handler(p.serveStream))
 	mux.Handle("OPTIONS /webseed/{infohash}/{path...}", p.errs.Handler(p.servePreflight))
@@ -124,6 +127,7 @@ type torrentJSON struct {
 	TorrentURL string        `json:"torrent_url"`
 	WatchURL   string        `json:"watch_url"`
 	swarm.Stats
+	Offload Offload `json:"offload"`
 }
 
 // httpTransports adds the bytes served over HTTP to a torrent's figures.
@@ -150,6 +154,7 @@ func (p *Server) describe(t *swarm.Torrent) torrentJSON {
 		TorrentURL: p.cfg.PublicURL + "/torrents/" + ih.String() + ".torrent",
 		WatchURL:   p.WatchURL(ih),
 		Stats:      st,
+		Offload:    p.offload(ih, st),
 	}
 }
 

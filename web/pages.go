@@ -34,9 +34,10 @@ func parseTemplates(s *Server) (map[string]*template.Template, error) {
 			}
 			return s.assets.url(s.basePath(), name)
 		},
-		"size":   humanBytes,
-		"plural": plural,
-		"base":   s.basePath,
+		"size":    humanBytes,
+		"plural":  plural,
+		"carried": carried,
+		"base":    s.basePath,
 	}
 	shared, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {
@@ -535,6 +536,15 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
 		lv.Total += t.Length
 	}
 	return s.render(w, http.StatusOK, "library", "'self'", lv)
+}
+
+// carried says what viewers carried of what they got: "viewers carried
+// 72 % of 3.1 GB"; "" before any viewer got a byte.
+func carried(t Torrent) string {
+	if t.Delivered <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("viewers carried %d %% of %s", int(t.ViewerShare*100), humanBytes(t.Delivered))
 }
 
 // summary describes a bundle in the library: "7 files"; a single file

@@ -49,6 +49,11 @@ type Torrent struct {
 	Magnet string
 	// TorrentURL is the absolute URL of its .torrent file.
 	TorrentURL string
+	// Delivered is the bytes viewers have got so far, from the node and
+	// from each other; ViewerShare is the part of them viewers carried, 0
+	// to 1.
+	Delivered   int64
+	ViewerShare float64
 }
 
 // Library is the set of torrents the node serves.

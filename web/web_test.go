@@ -100,6 +100,12 @@ func torrent(ih, name string, files ...File) Torrent {
 	return t
 }
 
+// delivered gives t the offload figures of a torrent watched a while.
+func delivered(t Torrent, n int64, share float64) Torrent {
+	t.Delivered, t.ViewerShare = n, share
+	return t
+}
+
 func testPNG(t testing.TB, w, h int) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -112,7 +118,7 @@ func testPNG(t testing.TB, w, h int) []byte {
 func testLibrary(t testing.TB) *fakeLibrary {
 	return &fakeLibrary{
 		torrents: []Torrent{
-			torrent(pilotIH, "seedcast-pilot.mp4", file("seedcast-pilot.mp4", 3949668)),
+			delivered(torrent(pilotIH, "seedcast-pilot.mp4", file("seedcast-pilot.mp4", 3949668)), 3_100_000_000, 0.725),
 			torrent(bundleIH, "Night Train",
 				file("Night Train/01 Overture.mp3", 721042),
 				file("Night Train/night-train.en.srt", 242),
@@ -228,6 +234,8 @@ func TestPages(t *testing.T) {
 			`href="/watch/` + pilotIH + `"`, `data-src="/stream/` + pilotIH + `/seedcast-pilot.mp4#t=2"`,
 			`<img src="/stream/` + bundleIH + `/Night%20Train/poster.jpg"`, "9 files",
 			"Fetching metadata",
+			`<p class="offload" data-live="offload">viewers carried 72 % of 3.1 GB</p>`,
+			`<p class="offload" data-live="offload"></p>`,
 		}},
 		{path: "/watch/" + pilotIH, code: 200, want: []string{
 			`"p2p":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,

@@ -167,7 +167,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	for _, s := range n.rtc.ICEServers() {
 		ice = append(ice, web.ICEServer(s))
 	}
-	pages, err := web.New(web.Config{Library: webLibrary{sw: n.sw, base: base}, PublicURL: base, Logger: log, ICEServers: ice})
+	pages, err := web.New(web.Config{Library: webLibrary{sw: n.sw, pl: n.pl, base: base}, PublicURL: base, Logger: log, ICEServers: ice})
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@ import (
 // web.Library, and the web.FileOpener for posters, of the node.
 type webLibrary struct {
 	sw   *swarm.Swarm
-	base string // public URL, no trailing slash
+	pl   *player.Server // for the offload figures
+	base string         // public URL, no trailing slash
 }
 
 var (
@@ -46,6 +47,10 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 		Length:     t.Length(),
 		Magnet:     t.Magnet(),
 		TorrentURL: l.base + "/torrents/" + ih.String() + ".torrent",
+	}
+	if o, ok := l.pl.Offload(ih); ok {
+		wt.Delivered = o.NodeToViewers + o.ViewersToViewers
+		wt.ViewerShare = o.ViewerShare
 	}
 	if files := t.Files(); files != nil {
 		wt.Files = make([]web.File, len(files))

@@ -27,6 +27,7 @@ package testnet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -400,4 +401,24 @@ func (n *Net) BlockMulticast(t testing.TB, host string) {
 			t.Error(err)
 		}
 	})
+}
+
+// SentBytes returns the bytes host has sent on its link to the bridge,
+// IP headers and all, as its eth0 counts them.
+func (n *Net) SentBytes(ctx context.Context, host string) (int64, error) {
+	out, err := exec.CommandContext(ctx, "ip", "-n", n.Namespace(host), "-s", "-j", "link", "show", "eth0").Output()
+	if err != nil {
+		return 0, fmt.Errorf("testnet: counters of %s: %w", host, err)
+	}
+	var links []struct {
+		Stats struct {
+			TX struct {
+				Bytes int64 `json:"bytes"`
+			} `json:"tx"`
+		} `json:"stats64"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 {
+		return 0, fmt.Errorf("testnet: counters of %s: %q: %v", host, out, err)
+	}
+	return links[0].Stats.TX.Bytes, nil
 }

@@ -10,6 +10,12 @@ interface APITransport {
   peers: number
 }
 
+interface APIOffload {
+  node_to_viewers: number
+  viewers_to_viewers: number
+  viewer_share: number
+}
+
 interface APITorrent {
   infohash: string
   length: number
@@ -17,6 +23,14 @@ interface APITorrent {
   progress: number
   seeding: boolean
   transports?: Record<string, APITransport>
+  offload?: APIOffload
+}
+
+/** carried says what viewers carried of what they got, as web/pages.go's carried does. */
+function carried (o: APIOffload | undefined): string {
+  const all = o ? o.node_to_viewers + o.viewers_to_viewers : 0
+  if (!o || all <= 0) return ''
+  return `viewers carried ${Math.floor(o.viewer_share * 100)} % of ${bytes(all)}`
 }
 
 function set (card: Element, name: string, text: string): void {
@@ -37,6 +51,7 @@ async function poll (): Promise<void> {
       for (const tr of Object.values(t.transports ?? {})) peers += tr.peers ?? 0
       set(card, 'peers', peers === 1 ? '1 peer' : `${peers} peers`)
       card.classList.toggle('live', peers > 0)
+      set(card, 'offload', carried(t.offload))
       set(card, 'progress', t.seeding || t.length === 0 ? '' : `${Math.floor(t.progress * 100)} % · ${bytes(t.bytes_completed)} here`)
     }
     document.body.classList.remove('offline')

@@ -4,6 +4,7 @@ import { pageData, type FileInfo, type PageData } from './data'
 import { Player, type Stats } from './player'
 import { bytes, clock, rate } from './format'
 import { bindCopyButtons } from './copy'
+import { reportDelivery } from './report'
 
 /** previewBytes is how much of a text file the page shows inline. */
 const previewBytes = 64 << 10
@@ -43,6 +44,7 @@ function watch (player: Player | null, data: PageData): void {
   }
   tick()
   setInterval(tick, 1000)
+  reportDelivery(data.base, data.infohash, () => player.stats())
   player.start(data.autoplay)
 }
 
@@ -167,6 +169,7 @@ async function togglePreview (b: HTMLButtonElement, f: FileInfo): Promise<void> 
  */
 function embed (player: Player, data: PageData): void {
   const v = player.video
+  reportDelivery(data.base, data.infohash, () => player.stats())
   if (data.autoplay) player.start(true)
   else player.previewFrame()
   setInterval(() => player.renderSource(), 1000)

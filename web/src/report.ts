@@ -1,0 +1,51 @@
+// The page's delivery report: every reportMS while it plays, and as it
+// closes, the page tells the node where its bytes came from and what it
+// passed on, so that the node can show what its viewers carried
+// (/api/torrents/{infohash}, the library). The node counts what it sends
+// itself; only a viewer knows what it got from other viewers.
+import type { Delivery } from './p2p'
+
+/** reportMS is how often a page reports; the node keeps a report a minute. */
+const reportMS = 5000
+
+/** randomViewer returns the id of this page's reports: 32 hex digits, new on every visit. */
+function randomViewer (): string {
+  const b = new Uint8Array(16)
+  crypto.getRandomValues(b)
+  return [...b].map(x => x.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * reportDelivery reports delivery() to the node at base for the torrent
+ * infohash, from now until the page closes, whenever it has changed.
+ */
+export function reportDelivery (base: string, infohash: string, delivery: () => Delivery): void {
+  const url = `${base}/api/torrents/${infohash}/delivery`
+  const viewer = randomViewer()
+  let last = ''
+  const body = (): string | null => {
+    const d = delivery()
+    if (d.fromViewers + d.fromServerRTC + d.fromServerHTTP + d.uploaded === 0) return null
+    const b = JSON.stringify({
+      viewer,
+      from_viewers: d.fromViewers,
+      from_node_webrtc: d.fromServerRTC,
+      from_node_http: d.fromServerHTTP,
+      uploaded: d.uploaded
+    })
+    if (b === last) return null
+    last = b
+    return b
+  }
+  setInterval(() => {
+    const b = body()
+    if (b == null) return
+    fetch(url, { method: 'POST', body: b, headers: { 'Content-Type': 'application/json' }, keepalive: true })
+      .catch(err => console.debug('seedcast: delivery report:', err instanceof Error ? err.message : String(err)))
+  }, reportMS)
+  // A page being closed cannot wait for fetch; a beacon is sent anyway.
+  addEventListener('pagehide', () => {
+    const b = body()
+    if (b != null) navigator.sendBeacon(url, new Blob([b], { type: 'application/json' }))
+  })
+}
