@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,4 +200,73 @@ func TestSlowNode(t *testing.T) {
 func within(got, want int64, frac float64) bool {
 	d := float64(got - want)
 	return d <= frac*float64(want) && -d <= frac*float64(want)
+}
+
+// countPeerConnections counts the RTCPeerConnections a page makes, in
+// window.rtcCount.
+const countPeerConnections = `(() => {
+  const C = window.RTCPeerConnection
+  let n = 0
+  window.RTCPeerConnection = function (...args) { n++; return new C(...args) }
+  window.RTCPeerConnection.prototype = C.prototype
+  Object.defineProperty(window, 'rtcCount', { get: () => n })
+})()`
+
+// TestP2PMinViewers runs the node with --p2p-min-viewers 3 (issue 10,
+// acceptance 1): the first two viewers stream from the node alone, make no
+// peer connection and say why; the third, with two watching, plays
+// peer-to-peer.
+func TestP2PMinViewers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	hosts := []string{"seed", "viewer1", "viewer2", "viewer3"}
+	tn, origin, chromium := pageNet(t, hosts...)
+	seed := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", "--p2p-min-viewers", "3")
+	ih := pilotInfohash(ctx, t, seed)
+	for i, host := range hosts[1:] {
+		page := tn.StartChromium(ctx, t, host, chromium, origin)
+		if err := page.InitScript(ctx, countPeerConnections); err != nil {
+			t.Fatal(err)
+		}
+		if err := page.Open(ctx, origin+"/watch/"+ih); err != nil {
+			t.Fatal(err)
+		}
+		st := waitPlayed(ctx, t, page, host, playedSec)
+		var pcs int
+		var says string
+		if err := page.Eval(ctx, `rtcCount`, &pcs); err != nil {
+			t.Fatal(err)
+		}
+		if err := page.Eval(ctx, `document.querySelector('.delivery .switch')?.textContent ?? ''`, &says); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: mode %s, %d peer connections; the page says %q", host, st.Mode, pcs, says)
+		if i < 2 {
+			if st.Mode != "stream" || st.Controlled || pcs != 0 {
+				t.Errorf("%s, with %d watching before: mode %s, service worker %v, %d peer connections; want a stream from the node and none",
+					host, i, st.Mode, st.Controlled, pcs)
+			}
+			if !strings.Contains(says, "Peer-to-peer starts once 3 people watch") {
+				t.Errorf("%s: the page says %q, want it to say when peer-to-peer starts", host, says)
+			}
+			// The next viewer counts this one once its first report is in.
+			err := testnet.WaitFor(15*time.Second, func() error {
+				var node apiTorrentStats
+				if err := seed.GetJSON(ctx, "/api/torrents/"+ih, &node); err != nil {
+					return err
+				}
+				if node.Offload.Viewers < i+1 {
+					return fmt.Errorf("the node counts %d viewers, want %d", node.Offload.Viewers, i+1)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if st.Mode != "p2p" || pcs == 0 {
+			t.Errorf("%s, with 2 watching before: mode %s, %d peer connections; want peer-to-peer", host, st.Mode, pcs)
+		}
+	}
 }

@@ -340,10 +340,12 @@ type pageData struct {
 	Poster   int  `json:"poster"`
 	Embed    bool `json:"embed"`
 	Autoplay bool `json:"autoplay"`
-	// P2P is false when the page was asked for ?p2p=0: it streams from
-	// the node alone and never loads WebTorrent, so that no other viewer
-	// learns of this one.
+	// P2P is false when the page was asked for ?p2p=0, or too few watch
+	// yet (Config.P2PMinViewers): it streams from the node alone and
+	// never loads WebTorrent, so that no other viewer learns of this one.
 	P2P bool `json:"p2p"`
+	// P2POff says why P2P is false, for the viewer.
+	P2POff string `json:"p2pOff,omitempty"`
 	// ICEServers are the node's, never nil: the page passes them to
 	// WebTorrent in place of its third-party defaults.
 	ICEServers []ICEServer `json:"iceServers"`
@@ -372,6 +374,8 @@ type playerView struct {
 	// SwitchURL is this page with peer-to-peer the other way: with
 	// ?p2p=0 added, or taken away.
 	SwitchURL string
+	// MinViewers is Config.P2PMinViewers when too few watch for P2P yet.
+	MinViewers int
 }
 
 // Embed sizes: 16:9 at the width blogs give a column.
@@ -437,6 +441,15 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if p2p {
 		sq.Set("p2p", "0")
 	}
+	p2pOff := ""
+	if !p2p {
+		p2pOff = "peer-to-peer is off on this page (?p2p=0)"
+	} else if n := s.cfg.P2PMinViewers; n > 1 && t.Viewers+1 < n {
+		// Counting this viewer, who has not reported yet.
+		p2p = false
+		pv.MinViewers = n
+		p2pOff = fmt.Sprintf("peer-to-peer starts once %d people watch", n)
+	}
 	pv.SwitchURL = s.basePath() + "/watch/" + ih
 	if len(sq) > 0 {
 		pv.SwitchURL += "?" + sq.Encode()
@@ -455,6 +468,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Embed:      embed,
 		Autoplay:   autoplay,
 		P2P:        p2p,
+		P2POff:     p2pOff,
 		ICEServers: s.iceServers(),
 	}
 	return pv, nil

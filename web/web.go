@@ -54,6 +54,8 @@ type Torrent struct {
 	// to 1.
 	Delivered   int64
 	ViewerShare float64
+	// Viewers is the number of pages watching it now.
+	Viewers int
 }
 
 // Library is the set of torrents the node serves.
@@ -74,6 +76,10 @@ type Config struct {
 	PublicURL string
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// P2PMinViewers, if over one, keeps pages streaming from the node
+	// alone until that many viewers, the new one included, watch the
+	// same torrent. Zero means peer-to-peer from the first viewer.
+	P2PMinViewers int
 	// ICEServers are the STUN and TURN servers the pages give their
 	// peer connections; TURN credentials are thereby public to viewers.
 	ICEServers []ICEServer

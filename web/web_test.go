@@ -152,7 +152,18 @@ func testDist() fstest.MapFS {
 
 func newTestServer(t testing.TB, lib Library, dist fs.FS) *httptest.Server {
 	t.Helper()
-	s, err := newServer(Config{Library: lib, PublicURL: "http://node.test/", Logger: slog.New(slog.DiscardHandler)}, dist)
+	return newTestServerConfig(t, Config{Library: lib}, dist)
+}
+
+// newTestServerConfig serves the pages of cfg, at http://node.test/ unless
+// cfg says otherwise.
+func newTestServerConfig(t testing.TB, cfg Config, dist fs.FS) *httptest.Server {
+	t.Helper()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://node.test/"
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := newServer(cfg, dist)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,6 +688,36 @@ func TestKindOf(t *testing.T) {
 	} {
 		if got := kindOf(tt.mimeType); got != tt.want {
 			t.Errorf("kindOf(%q) = %q, want %q", tt.mimeType, got, tt.want)
+		}
+	}
+}
+
+// TestP2PMinViewers checks that under Config.P2PMinViewers a page streams
+// from the node alone, and says so, until enough people watch.
+func TestP2PMinViewers(t *testing.T) {
+	for _, tc := range []struct {
+		viewers int
+		query   string
+		p2p     bool
+		want    string
+	}{
+		{viewers: 0, p2p: false, want: "Peer-to-peer starts once 3 people watch this"},
+		{viewers: 1, p2p: false, want: "Peer-to-peer starts once 3 people watch this"},
+		{viewers: 2, p2p: true, want: "Watch from the server only"},
+		{viewers: 9, query: "?p2p=0", p2p: false, want: "Watch peer-to-peer"},
+	} {
+		lib := testLibrary(t)
+		lib.torrents[0].Viewers = tc.viewers
+		srv := newTestServerConfig(t, Config{Library: lib, P2PMinViewers: 3}, testDist())
+		_, body := get(t, srv.Client(), srv.URL+"/watch/"+pilotIH+tc.query)
+		if got := strings.Contains(body, `"p2p":true`); got != tc.p2p {
+			t.Errorf("%d viewers%s: p2p %v, want %v", tc.viewers, tc.query, got, tc.p2p)
+		}
+		if !strings.Contains(body, tc.want) {
+			t.Errorf("%d viewers%s: the page does not say %q", tc.viewers, tc.query, tc.want)
+		}
+		if !tc.p2p && tc.query == "" && !strings.Contains(body, `"p2pOff":"peer-to-peer starts once 3 people watch"`) {
+			t.Errorf("%d viewers: the page data do not say why P2P is off", tc.viewers)
 		}
 	}
 }

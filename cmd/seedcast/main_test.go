@@ -35,7 +35,7 @@ func TestServeConfig(t *testing.T) {
 	c, _ := parse(t, []string{"serve",
 		"--addr", "0.0.0.0:9000", "--data", "/tmp/sc", "--bt-port", "7000", "--nat-ip", "203.0.113.7",
 		"--tracker", "wss://tracker.example.org", "--tracker", "udp://tracker.example.org:1337",
-		"--no-dht", "--no-utp", "--no-port-forwarding", "--upload-rate", "4Mbit/s",
+		"--no-dht", "--no-utp", "--no-port-forwarding", "--upload-rate", "4Mbit/s", "--p2p-min-viewers", "3",
 		"--webrtc-port", "4000", "--ice-server", "stun:stun.example.org:3478",
 		"--ice-server", "turn://ann:s3cret@turn.example.org:3478",
 		"--webrtc-interface", "eth0", "--webrtc-interface", "lo",
@@ -50,6 +50,9 @@ func TestServeConfig(t *testing.T) {
 	sw := cfg.swarm
 	if sw.DataDir != "/tmp/sc" || sw.BTPort != 7000 || !sw.NoDHT || !sw.DisableUTP || sw.DisableTCP || !sw.NoPortForwarding {
 		t.Errorf("swarm config %+v", sw)
+	}
+	if cfg.web.P2PMinViewers != 3 || cfg.web.PublicURL != "http://localhost:9000" {
+		t.Errorf("web config %+v", cfg.web)
 	}
 	if sw.UploadRate != 500_000 {
 		t.Errorf("swarm upload rate %d, want 500000 bytes/s", sw.UploadRate)
@@ -129,6 +132,7 @@ func TestServeConfigRejects(t *testing.T) {
 	}{
 		{[]string{"serve", "--nat-ip", "not-an-ip"}, "--nat-ip", nil},
 		{[]string{"serve", "--upload-rate", "fast"}, "--upload-rate", nil},
+		{[]string{"serve", "--p2p-min-viewers=-1"}, "--p2p-min-viewers", nil},
 		{[]string{"serve", "--ice-server", "http://stun.example.org"}, "--ice-server", webrtc.ErrICEServer},
 		{[]string{"serve", "--public-url", "ftp://films.example.org"}, "--public-url", nil},
 		{[]string{"serve", "--tls-cert", "main.go"}, "--tls-key", nil},

@@ -34,6 +34,7 @@ type serveCmd struct {
 	NoPortForwarding bool     `name:"no-port-forwarding" env:"SEEDCAST_NO_PORT_FORWARDING" help:"Do not ask the router for port mappings (UPnP, NAT-PMP)."`
 	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
 	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
+	P2PMinViewers    int      `name:"p2p-min-viewers" env:"SEEDCAST_P2P_MIN_VIEWERS" placeholder:"N" help:"Pages stream from this node alone until N viewers watch the same film (default 0: peer-to-peer from the first)."`
 	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
@@ -47,7 +48,8 @@ type nodeConfig struct {
 	swarm   swarm.Config
 	webrtc  webrtc.Config
 	tracker signaling.Config
-	paths   []string // what to serve; empty means the demo pilot
+	web     web.Config // all but the parts made from the others
+	paths   []string   // what to serve; empty means the demo pilot
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -72,6 +74,9 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		if _, err := webrtc.ParseICEServer(s); err != nil {
 			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", s, webrtc.ErrICEServer)
 		}
+	}
+	if c.P2PMinViewers < 0 {
+		return nodeConfig{}, fmt.Errorf("--p2p-min-viewers %d: want 0 or more", c.P2PMinViewers)
 	}
 	uploadRate, err := parseRate(c.UploadRate)
 	if err != nil {
@@ -106,6 +111,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			Loopback:   slices.Contains(c.WebRTCIface, "lo"),
 		},
 		tracker: signaling.Config{Logger: log},
+		web:     web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:   c.Paths,
 	}, nil
 }
@@ -167,7 +173,9 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	for _, s := range n.rtc.ICEServers() {
 		ice = append(ice, web.ICEServer(s))
 	}
-	pages, err := web.New(web.Config{Library: webLibrary{sw: n.sw, pl: n.pl, base: base}, PublicURL: base, Logger: log, ICEServers: ice})
+	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
+	cfg.web.ICEServers = ice
+	pages, err := web.New(cfg.web)
 	if err != nil {
 		return nil, err
 	}

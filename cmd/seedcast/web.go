@@ -51,6 +51,7 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 	if o, ok := l.pl.Offload(ih); ok {
 		wt.Delivered = o.NodeToViewers + o.ViewersToViewers
 		wt.ViewerShare = o.ViewerShare
+		wt.Viewers = o.Viewers
 	}
 	if files := t.Files(); files != nil {
 		wt.Files = make([]web.File, len(files))

@@ -36,8 +36,10 @@ export interface PageData {
   poster: number
   embed: boolean
   autoplay: boolean
-  /** False with ?p2p=0: stream from the node alone, without WebTorrent. */
+  /** False with ?p2p=0, or while too few watch: stream from the node alone, without WebTorrent. */
   p2p: boolean
+  /** Why p2p is false, for the viewer. */
+  p2pOff?: string
   /** The node's STUN and TURN servers, for the page's peer connections. */
   iceServers: RTCIceServer[]
 }

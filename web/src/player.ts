@@ -178,7 +178,7 @@ export class Player {
     this.started = true
     this.mode = 'connecting'
     mark('start')
-    if (!this.data.p2p) return this.toStream('peer-to-peer is off on this page (?p2p=0)')
+    if (!this.data.p2p) return this.toStream(this.data.p2pOff ?? 'peer-to-peer is off on this page')
     this.render()
     this.boot()
   }

@@ -5,8 +5,14 @@
 // itself; only a viewer knows what it got from other viewers.
 import type { Delivery } from './p2p'
 
-/** reportMS is how often a page reports; the node keeps a report a minute. */
+/**
+ * reportMS is how often a page reports what changed, and presentMS how
+ * often it reports at all: a report also says the page is open, and the
+ * node counts the pages that reported within a minute as its viewers
+ * (--p2p-min-viewers).
+ */
 const reportMS = 5000
+const presentMS = 30000
 
 /** randomViewer returns the id of this page's reports: 32 hex digits, new on every visit. */
 function randomViewer (): string {
@@ -17,15 +23,16 @@ function randomViewer (): string {
 
 /**
  * reportDelivery reports delivery() to the node at base for the torrent
- * infohash, from now until the page closes, whenever it has changed.
+ * infohash, now and until the page closes: whenever it has changed, and
+ * every presentMS regardless.
  */
 export function reportDelivery (base: string, infohash: string, delivery: () => Delivery): void {
   const url = `${base}/api/torrents/${infohash}/delivery`
   const viewer = randomViewer()
   let last = ''
+  let lastAt = 0
   const body = (): string | null => {
     const d = delivery()
-    if (d.fromViewers + d.fromServerRTC + d.fromServerHTTP + d.uploaded === 0) return null
     const b = JSON.stringify({
       viewer,
       from_viewers: d.fromViewers,
@@ -33,16 +40,19 @@ export function reportDelivery (base: string, infohash: string, delivery: () => 
       from_node_http: d.fromServerHTTP,
       uploaded: d.uploaded
     })
-    if (b === last) return null
+    if (b === last && performance.now() - lastAt < presentMS) return null
     last = b
+    lastAt = performance.now()
     return b
   }
-  setInterval(() => {
+  const send = (): void => {
     const b = body()
     if (b == null) return
     fetch(url, { method: 'POST', body: b, headers: { 'Content-Type': 'application/json' }, keepalive: true })
       .catch(err => console.debug('seedcast: delivery report:', err instanceof Error ? err.message : String(err)))
-  }, reportMS)
+  }
+  send()
+  setInterval(send, reportMS)
   // A page being closed cannot wait for fetch; a beacon is sent anyway.
   addEventListener('pagehide', () => {
     const b = body()
