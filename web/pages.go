@@ -346,6 +346,10 @@ type pageData struct {
 	P2P bool `json:"p2p"`
 	// P2POff says why P2P is false, for the viewer.
 	P2POff string `json:"p2pOff,omitempty"`
+	// Deadline is false with ?deadline=0: the page takes from the node
+	// whatever WebTorrent asks, as before the deadline policy, for
+	// comparisons (make bench).
+	Deadline bool `json:"deadline"`
 	// ICEServers are the node's, never nil: the page passes them to
 	// WebTorrent in place of its third-party defaults.
 	ICEServers []ICEServer `json:"iceServers"`
@@ -469,6 +473,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Autoplay:   autoplay,
 		P2P:        p2p,
 		P2POff:     p2pOff,
+		Deadline:   q.Get("deadline") != "0",
 		ICEServers: s.iceServers(),
 	}
 	return pv, nil

@@ -248,8 +248,9 @@ func TestPages(t *testing.T) {
 			`<p class="offload" data-live="offload">viewers carried 72 % of 3.1 GB</p>`,
 			`<p class="offload" data-live="offload"></p>`,
 		}},
+		{path: "/watch/" + pilotIH + "?deadline=0", code: 200, want: []string{`"p2p":true`, `"deadline":false`}},
 		{path: "/watch/" + pilotIH, code: 200, want: []string{
-			`"p2p":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,
+			`"p2p":true`, `"deadline":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,
 			`<h1 class="title">seedcast-pilot</h1>`,
 			`<link rel="alternate" type="application/json+oembed" href="http://node.test/oembed?format=json&amp;url=http%3A%2F%2Fnode.test%2Fwatch%2F` + pilotIH + `"`,
 			`<meta property="og:type" content="video.other">`,

@@ -124,10 +124,11 @@ export class P2P {
   private readonly got: Record<Source, number> = { viewers: 0, serverRTC: 0, serverHTTP: 0 }
   private failure: Error | null = null
   private filter: ((e: MessageEvent) => void) | null = null
-  private readonly deadline: Deadline
+  /** deadline is the policy of what comes from the node; null where the page turned it off. */
+  private readonly deadline: Deadline | null
 
-  private constructor (private readonly client: WebTorrentClient, readonly torrent: Torrent) {
-    this.deadline = new Deadline(torrent, fromNode)
+  private constructor (private readonly client: WebTorrentClient, readonly torrent: Torrent, policy: boolean) {
+    this.deadline = policy ? new Deadline(torrent, fromNode) : null
     let wired = false
     let got = false
     torrent.on('wire', (w: Wire) => {
@@ -156,10 +157,11 @@ export class P2P {
   /**
    * start registers the service worker, fetches the .torrent at torrentURL
    * (no metadata round trip) and adds it to a new WebTorrent client, whose
-   * trackers and web seeds are cut down to this node's. It resolves once the
+   * trackers and web seeds are cut down to this node's, with the deadline
+   * policy unless policy is false. It resolves once the
    * torrent is ready to stream.
    */
-  static async start (base: string, torrentURL: string, publicHost: string, iceServers: RTCIceServer[]): Promise<P2P> {
+  static async start (base: string, torrentURL: string, publicHost: string, iceServers: RTCIceServer[], policy = true): Promise<P2P> {
     const rtc = webrtcAvailable()
     if (rtc) quickGathering(iceServers)
     const [reg, buf, { default: WebTorrent }] = await Promise.all([
@@ -177,7 +179,7 @@ export class P2P {
     // seconds for a feature film. Whatever an earlier visit stored is
     // fetched again and overwritten.
     const torrent = client.add(buf, { bitfield: new Uint8Array(Math.ceil(pieceCount(buf) / 8)), destroyStoreOnDestroy: true })
-    const p = new P2P(client, torrent)
+    const p = new P2P(client, torrent, policy)
     const hosts = [location.host, publicHost]
     // 'infoHash' comes after the torrent is parsed and before it starts
     // announcing or fetching. Browsers reach trackers only over
@@ -237,7 +239,7 @@ export class P2P {
    */
   track (path: string, sec: number, durationSec: number): void {
     const f = this.file(path)
-    if (f) this.deadline.track(f, sec, durationSec)
+    if (f) this.deadline?.track(f, sec, durationSec)
   }
 
   /** received is the count of bytes received from every wire so far. */

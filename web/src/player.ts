@@ -305,8 +305,8 @@ export class Player {
 
   /** boot starts WebTorrent; any failure on the way means /stream. */
   private boot (): void {
-    const { base, torrentURL, publicHost, iceServers } = this.data
-    const starting = P2P.start(base, torrentURL, publicHost, iceServers)
+    const { base, torrentURL, publicHost, iceServers, deadline } = this.data
+    const starting = P2P.start(base, torrentURL, publicHost, iceServers, deadline)
     timeout(starting, setupMS, `setting up took over ${setupMS / 1000} s`).then(p => {
       if (this.mode !== 'connecting') return p.destroy()
       this.p2p = p
