@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func BenchmarkTransports(b *testing.B) {
 	if *flagRuns < 1 {
 		b.Fatalf("-runs %d: want at least 1", *flagRuns)
 	}
-	ctx, e := newEnv(b)
+	ctx, e := newEnv(b, 2)
 	e.data = testnet.WriteRandomFile(b, *flagFileBytes)
 
 	figs := []*figure{
@@ -128,10 +129,10 @@ func BenchmarkTransports(b *testing.B) {
 }
 
 // newEnv checks what the benchmarks need, builds seedcast unless -seedcast
-// names it, and starts the test network and the pages' server; b's
-// cleanups take them down. The context it returns ends on Ctrl-C or
-// SIGTERM.
-func newEnv(b *testing.B) (context.Context, *env) {
+// names it, and starts the test network, with the seed host and viewer1 to
+// viewer<viewers>, and the pages' server; b's cleanups take them down. The
+// context it returns ends on Ctrl-C or SIGTERM.
+func newEnv(b *testing.B, viewers int) (context.Context, *env) {
 	if bt := flag.Lookup("test.benchtime"); bt == nil || bt.Value.String() != "1x" {
 		b.Fatal("run with -benchtime 1x: each figure is -runs runs of its own (make bench does this)")
 	}
@@ -177,7 +178,11 @@ func newEnv(b *testing.B) (context.Context, *env) {
 	e.facts = machineFacts(ctx, e.chromium, modules)
 	log.Info("machine", "facts", e.facts.String())
 
-	e.net = testnet.New(b, "seed", "viewer1", "viewer2")
+	hosts := []string{"seed"}
+	for i := range viewers {
+		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
+	}
+	e.net = testnet.New(b, hosts...)
 	e.modules = modules
 	e.origin, e.pages = servePages(b, e, modules)
 	return ctx, e
@@ -792,6 +797,28 @@ func buildSeedcast(b *testing.B) string {
 type pageServer struct {
 	mu       sync.Mutex
 	torrents map[string][]byte // by file name, under /d/
+	// sent counts the bytes of the bodies it has sent, which the offload
+	// table tells apart from the node's in the seed host's upload.
+	sent atomic.Int64
+}
+
+// countingWriter counts what a handler writes of a body into n.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n.Add(int64(n))
+	return n, err
+}
+
+// ReadFrom keeps http.ServeFile's sendfile path, counting what it sends.
+func (w countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := io.Copy(w.ResponseWriter, r)
+	w.n.Add(n)
+	return n, err
 }
 
 func (s *pageServer) addTorrent(name string, b []byte) {
@@ -836,5 +863,8 @@ func servePages(b *testing.B, e *env, modules string) (string, *pageServer) {
 		w.Header().Set("Content-Type", "application/x-bittorrent")
 		w.Write(t)
 	})
-	return e.net.ServeHandler(b, "seed", mux), ps
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(countingWriter{w, &ps.sent}, r)
+	})
+	return e.net.ServeHandler(b, "seed", count), ps
 }

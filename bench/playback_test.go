@@ -111,7 +111,7 @@ func BenchmarkPlayback(b *testing.B) {
 	if *flagPlayRuns < 1 {
 		b.Fatalf("-play-runs %d: want at least 1", *flagPlayRuns)
 	}
-	ctx, e := newEnv(b)
+	ctx, e := newEnv(b, 2)
 	pilot, err := filepath.Abs(pilotPath)
 	if err != nil {
 		b.Fatal(err)

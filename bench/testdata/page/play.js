@@ -1,5 +1,5 @@
-// play.js is the reference player of make bench's playback table
-// (bench/playback_test.go): the page a WebTorrent user writes from its
+// play.js is the reference player of make bench's playback and offload
+// tables (bench/playback_test.go, bench/offload_test.go): the page a WebTorrent user writes from its
 // documentation, with nothing of seedcast's player in it. It registers
 // WebTorrent's service worker, fetches the .torrent named by ?torrent=,
 // adds it and streams its first video file to the <video>, muted so that
@@ -11,9 +11,21 @@ const video = document.querySelector('video')
 const torrentURL = new URLSearchParams(location.search).get('torrent')
 
 // bytesByWireType counts what arrived over each kind of wire, for the
-// harness's check that the bytes came from a peer.
+// harness's check that the bytes came from a peer; bytesBySource counts
+// the same bytes by who sent them, for the offload table: a seedcast
+// node's WebRTC peer, its web seed, or another viewer.
 const bytesByWireType = {}
-window.benchPlay = { bytesByWireType, error: '' }
+const bytesBySource = { node: 0, webSeed: 0, viewers: 0 }
+window.benchPlay = { bytesByWireType, bytesBySource, error: '' }
+
+// nodePeerPrefix starts, in hex, the peer id of every seedcast node ("-SC",
+// as the watch page tells them apart in web/src/p2p.ts).
+const nodePeerPrefix = '2d5343'
+
+function sourceOf (wire) {
+  if (wire.type === 'webSeed') return 'webSeed'
+  return (wire.peerId || '').startsWith(nodePeerPrefix) ? 'node' : 'viewers'
+}
 
 function fail (err) {
   window.benchPlay.error = err.message || String(err)
@@ -47,7 +59,10 @@ try {
   torrent.on('warning', err => console.warn('play: warning:', err.message || err))
   torrent.on('wire', (wire, addr) => {
     console.log(`play: wire ${wire.type} ${addr || ''}`)
-    wire.on('download', n => { bytesByWireType[wire.type] = (bytesByWireType[wire.type] || 0) + n })
+    wire.on('download', n => {
+      bytesByWireType[wire.type] = (bytesByWireType[wire.type] || 0) + n
+      bytesBySource[sourceOf(wire)] += n
+    })
   })
   torrent.on('ready', () => {
     const file = torrent.files.find(f => /\.(mp4|webm|m4v)$/i.test(f.name))
