@@ -61,7 +61,7 @@ fuzz:
 test: lint unit fuzz
 
 bench: build
-	$(GO) test -run '^$$' -bench '^Benchmark(Transports|Playback)$$' -benchtime 1x -timeout 30m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)
+	$(GO) test -run '^$$' -bench '^Benchmark(Transports|Playback|Offload)$$' -benchtime 1x -timeout 30m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)
 
 clean:
 	rm -rf bin web/node_modules
