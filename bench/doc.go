@@ -1,10 +1,13 @@
-// Package bench holds the benchmark that `make bench` runs: it measures, in
-// one run and on the same link of a private test network (e2e/testnet), how
-// fast bytes reach WebTorrent in headless Chromium from seedcast over
-// WebRTC, next to the ceiling of a raw pion data channel, a browser peer
-// and an HTTP web seed, and prints one table. BENCHMARKS.md explains the
-// figures. The code is in the package's test files; make bench runs it,
-// as root since it creates network namespaces, with
+// Package bench holds the benchmarks that `make bench` runs, each in one
+// run and on the same links of a private test network (e2e/testnet), each
+// printing its own table: Transports, how fast bytes reach WebTorrent in
+// headless Chromium from seedcast over WebRTC, next to the ceiling of a raw
+// pion data channel, a browser peer and an HTTP web seed; Playback, how
+// soon a viewer sees the first frame and a seek plays; and Offload, how
+// much of a film the node sends while several viewers watch it together.
+// BENCHMARKS.md explains the figures. The code is in the package's test
+// files; make bench runs it, as root since it creates network namespaces,
+// with
 //
-//	go test -run '^$' -bench '^BenchmarkTransports$' -benchtime 1x ./bench
+//	go test -run '^$' -bench '^Benchmark(Transports|Playback|Offload)$' -benchtime 1x ./bench
 package bench

@@ -49,6 +49,10 @@ const (
 // still counts for the node's upload and its rebuffering.
 const offloadFrameLimit = 30 * time.Second
 
+// saturatedBusy is the machine's busy share, all cores, above which the
+// report says a row's times were bound by the machine.
+const saturatedBusy = 0.95
+
 // offloadSettle bounds the wait, at the end of a row, for the node's
 // figures from the pages' reports (every 5 s, web/src/report.ts) to catch
 // up with what the pages show.
@@ -246,6 +250,14 @@ type offloadRow struct {
 	film   film
 }
 
+// mode is the mode a watch page of the row must play in.
+func (row *offloadRow) mode() string {
+	if strings.Contains(row.query, "p2p=0") {
+		return "stream"
+	}
+	return "p2p"
+}
+
 func (row *offloadRow) key() string    { return row.Key }
 func (row *offloadRow) skip(na string) { row.NA = na }
 func (row *offloadRow) measured() bool { return row.Run != nil || row.NA != "" }
@@ -394,6 +406,13 @@ func offloadOnce(ctx context.Context, b *testing.B, e *env, row *offloadRow, n i
 	r.Viewers = make([]viewerRun, n)
 	pages := make([]*testnet.Page, n)
 	var wg sync.WaitGroup
+	// A Chromium that fails to start ends the row with b.Fatal: the
+	// viewers under way stop before their pages close.
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	for i, h := range hosts {
 		if i > 0 {
 			select {
@@ -429,7 +448,7 @@ func offloadOnce(ctx context.Context, b *testing.B, e *env, row *offloadRow, n i
 		if page == nil {
 			continue
 		}
-		if err := pageBytes(ctx, page, row.page, v); err != nil && v.Err == nil {
+		if err := pageBytes(ctx, page, row.page, row.mode(), v); err != nil && v.Err == nil {
 			v.Err = err
 		}
 		fromViewers += v.FromViewers
@@ -573,8 +592,9 @@ func (st viewerState) record(v *viewerRun) {
 }
 
 // pageBytes reads where the page's bytes came from, by its own counts:
-// the watch page's delivery figures, or play.js's bytes by source.
-func pageBytes(ctx context.Context, page *testnet.Page, kind string, v *viewerRun) error {
+// the watch page's delivery figures, or play.js's bytes by source. A watch
+// page must be in wantMode.
+func pageBytes(ctx context.Context, page *testnet.Page, kind, wantMode string, v *viewerRun) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if kind == "plain" {
@@ -599,6 +619,9 @@ func pageBytes(ctx context.Context, page *testnet.Page, kind string, v *viewerRu
 		return err
 	}
 	v.Mode, v.FromNode, v.FromWebSeed, v.FromViewers = st.Mode, st.RTC, st.HTTP, st.Viewers
+	if st.Mode != wantMode {
+		return fmt.Errorf("the watch page plays in mode %s, want %s", st.Mode, wantMode)
+	}
 	return nil
 }
 
@@ -759,7 +782,7 @@ func (rep offloadReport) Print(w io.Writer) {
 		switch {
 		case got > 0:
 			share = fmt.Sprintf("%.0f %%", float64(fromViewers)/float64(got)*100)
-		case strings.Contains(row.query, "p2p=0"):
+		case row.page == "watch" && row.mode() == "stream":
 			share = "— (stream)"
 		}
 		seek := "—"
@@ -781,6 +804,16 @@ func (rep offloadReport) Print(w io.Writer) {
 	fmt.Fprintf(w, "'playing' (+: still waiting at the end); seek: from setting currentTime to playing past it; played: film time played\n")
 	fmt.Fprintf(w, "from the first frame (the seeker: from the seek). CPU: the viewers' Chromiums together and the seed host, over the row;\n")
 	fmt.Fprintf(w, "machine busy: share of all %d cores busy during the row (other work on the machine included).\n", rep.Facts.CPUs)
+	var saturated []string
+	for _, row := range rep.Rows {
+		if row.Run != nil && row.Run.Busy >= saturatedBusy {
+			saturated = append(saturated, fmt.Sprintf("(%s) %.0f %%", row.Key, row.Run.Busy*100))
+		}
+	}
+	if len(saturated) > 0 {
+		fmt.Fprintf(w, "the machine was saturated during %s: the times (first frame, rebuffering, seek) there are the machine's as much as the page's.\n",
+			strings.Join(saturated, ", "))
+	}
 	for _, row := range rep.Rows {
 		r := row.Run
 		if r == nil {
