@@ -362,9 +362,10 @@ func TestBundlePage(t *testing.T) {
 	}
 	err := page.Eval(ctx, `(async () => {
 `+untilJS+`
-  const v = document.querySelector('video')
-  await until(() => v.textTracks.length === 2, 5000)
-  v.currentTime = 1
+  // The element changes when the page hands over to its peers.
+  const video = () => document.querySelector('video')
+  await until(() => video().textTracks.length === 2, 5000)
+  video().currentTime = 1
   document.dispatchEvent(new KeyboardEvent('keydown', { key: 'c', bubbles: true, cancelable: true }))
   const caps = document.querySelector('[data-role="captions"]')
   await until(() => caps.textContent !== '', 5000)
@@ -374,8 +375,8 @@ func TestBundlePage(t *testing.T) {
   await until(() => pre() && pre().textContent.startsWith('Night Train'), 5000)
   return {
     files: [...document.querySelectorAll('[data-file] .file-name')].map(e => e.textContent),
-    poster: v.getAttribute('poster'),
-    tracks: [...v.textTracks].map(t => t.label + ' ' + t.language),
+    poster: video().getAttribute('poster'),
+    tracks: [...video().textTracks].map(t => t.label + ' ' + t.language),
     caption: caps.textContent,
     italic: caps.querySelector('i')?.textContent ?? '',
     preview: pre()?.textContent ?? '',
@@ -580,17 +581,18 @@ func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
 		Back                    float64
 	}
 	err := page.Eval(ctx, `(async () => {
-  const v = document.querySelector('video')
+  // The element changes when the page hands over to its peers.
+  const video = () => document.querySelector('video')
   const key = k => document.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true }))
 `+untilJS+`
   key('k')
-  const pausedByK = await until(() => v.paused, 2000)
+  const pausedByK = await until(() => video().paused, 2000)
   key('k')
-  const playingAgain = await until(() => !v.paused, 2000)
-  const before = v.currentTime
+  const playingAgain = await until(() => !video().paused, 2000)
+  const before = video().currentTime
   key('ArrowLeft')
-  await until(() => v.currentTime < before - 1, 2000)
-  return { pausedByK, playingAgain, back: before - v.currentTime }
+  await until(() => video().currentTime < before - 1, 2000)
+  return { pausedByK, playingAgain, back: before - video().currentTime }
 })()`, &got)
 	if err != nil {
 		t.Fatalf("pressing keys: %v", err)
@@ -668,12 +670,15 @@ func seekTo(ctx context.Context, t *testing.T, page *testnet.Page, frac float64)
 	t.Helper()
 	var ms float64
 	err := page.Eval(ctx, fmt.Sprintf(`(async () => {
-  const v = document.querySelector('video')
-  const target = v.duration * %g
+  // The page replaces its video element when it hands over from the
+  // node's opening stream to its peers: the element is looked up afresh.
+  const video = () => document.querySelector('video')
+  const target = video().duration * %g
   const t0 = performance.now()
-  v.currentTime = target
+  video().currentTime = target
   return await new Promise((resolve, reject) => {
     const check = () => {
+      const v = video()
       if (!v.seeking && !v.paused && v.currentTime > target + 0.1) return resolve(performance.now() - t0)
       if (performance.now() - t0 > 15000) return reject(new Error('not playing 15 s after the seek: currentTime ' + v.currentTime + ', readyState ' + v.readyState + ', paused ' + v.paused))
       setTimeout(check, 10)

@@ -17,14 +17,28 @@ var errNoDuration = errors.New("player: no mvhd box in the head of the file")
 // first maxHeadBytes and returns the movie's duration. It reads untrusted
 // bytes: every size is checked against what is left.
 func mp4Duration(r io.Reader) (time.Duration, error) {
+	d, _, err := mp4Head(r)
+	return d, err
+}
+
+// mp4Head is mp4Duration that also returns where the moov box ends: a
+// player needs the file up to there before its first frame.
+func mp4Head(r io.Reader) (d time.Duration, moovEnd int64, err error) {
 	head, err := io.ReadAll(io.LimitReader(r, maxHeadBytes))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	moov, ok := findBox(head, "moov")
+	moov, end, ok := findBoxEnd(head, "moov")
 	if !ok {
-		return 0, errNoDuration
+		return 0, 0, errNoDuration
 	}
+	d, err = mvhdDuration(moov)
+	return d, int64(end), err
+}
+
+// mvhdDuration reads the duration in the movie header of a moov box's
+// payload.
+func mvhdDuration(moov []byte) (time.Duration, error) {
 	mvhd, ok := findBox(moov, "mvhd")
 	if !ok || len(mvhd) < 4 {
 		return 0, errNoDuration
@@ -55,6 +69,14 @@ func mp4Duration(r io.Reader) (time.Duration, error) {
 // findBox returns the payload of the first box of type typ among the boxes
 // that b holds, as far as b goes.
 func findBox(b []byte, typ string) ([]byte, bool) {
+	payload, _, ok := findBoxEnd(b, typ)
+	return payload, ok
+}
+
+// findBoxEnd is findBox that also returns the offset in b where the box
+// ends, as far as b goes.
+func findBoxEnd(b []byte, typ string) ([]byte, int, bool) {
+	off := 0
 	for len(b) >= 8 {
 		size := uint64(binary.BigEndian.Uint32(b))
 		hdr := uint64(8)
@@ -63,21 +85,22 @@ func findBox(b []byte, typ string) ([]byte, bool) {
 			size = uint64(len(b))
 		case 1: // 64-bit size
 			if len(b) < 16 {
-				return nil, false
+				return nil, 0, false
 			}
 			size, hdr = binary.BigEndian.Uint64(b[8:]), 16
 		}
 		if size < hdr {
-			return nil, false
+			return nil, 0, false
 		}
 		if string(b[4:8]) == typ {
 			end := min(size, uint64(len(b)))
-			return b[hdr:end], true
+			return b[hdr:end], off + int(end), true
 		}
 		if size >= uint64(len(b)) {
-			return nil, false
+			return nil, 0, false
 		}
 		b = b[size:]
+		off += int(size)
 	}
-	return nil, false
+	return nil, 0, false
 }

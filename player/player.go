@@ -57,7 +57,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		log:     log,
 		errs:    httperr.Adapter{Log: log},
-		rates:   rates{m: make(map[fileKey]int64)},
+		rates:   rates{m: make(map[fileKey]fileRate)},
 		served:  make(map[infohash.Hash]*counters),
 		reports: make(map[infohash.Hash]*deliveries),
 	}, nil

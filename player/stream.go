@@ -1,6 +1,7 @@
 package player
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"mime"
@@ -28,6 +29,22 @@ const (
 	endBytes         = 1 << 20 // head and tail of an MP4 fetched first
 )
 
+// The opening stream (/stream/...?head=1) of a watch page: the page plays
+// from it at once, for a first frame as fast as plain HTTP, and hands over
+// to its peers within a second or two. It comes at full speed up to the
+// end of the MP4's movie header and headBurstTime of the film beyond (a
+// player's first frame needs both; at least minHeadBurst), and then at
+// headPace times the file's bitrate (the hand-over comes within a second
+// or two, so a small margin over the bitrate is enough), so that the browser cannot read the
+// film far ahead over HTTP before the hand-over: every byte it reads here
+// is one the node sends and viewers never share.
+const (
+	headBurstTime    = time.Second
+	minHeadBurst     = 64 << 10
+	headPace         = 1.25
+	defaultHeadBytes = 256 << 10 // per second, while the bitrate is unknown: 2 Mbit/s
+)
+
 // fileKey names one file of one torrent.
 type fileKey struct {
 	ih  infohash.Hash
@@ -37,7 +54,13 @@ type fileKey struct {
 // rates remembers each file's bitrate once measured.
 type rates struct {
 	mu sync.Mutex
-	m  map[fileKey]int64 // bytes per second; 0 while being measured
+	m  map[fileKey]fileRate // zero while being measured
+}
+
+// fileRate is what the node learnt of a file from its MP4 header.
+type fileRate struct {
+	bytesPerSec int64
+	moovEnd     int64 // where the movie header ends, in the file
 }
 
 // counters are bytes a torrent served over HTTP.
@@ -65,12 +88,17 @@ func setUntrusted(h http.Header) {
 }
 
 // bodyWriter writes a response body within the node's upload cap, if it
-// has one, and counts the bytes written.
+// has one, and within its own pace past a burst, if it has one; it counts
+// the bytes written.
 type bodyWriter struct {
 	http.ResponseWriter
 	ctx context.Context // the request's: a client gone stops the wait
 	lim *rate.Limiter   // nil for no cap
 	n   *atomic.Int64
+
+	pace  *rate.Limiter // nil for no pace
+	burst int64         // bytes written before the pace applies
+	sent  *int64        // bytes written so far
 }
 
 // body returns w as a bodyWriter for r that counts into n.
@@ -78,21 +106,42 @@ func (p *Server) body(w http.ResponseWriter, r *http.Request, n *atomic.Int64) b
 	return bodyWriter{ResponseWriter: w, ctx: r.Context(), lim: p.cfg.Swarm.UploadLimiter(), n: n}
 }
 
+// paced returns w paced at bytesPerSec once burst bytes are written.
+func (w bodyWriter) paced(burst, bytesPerSec int64) bodyWriter {
+	w.burst, w.sent = burst, new(int64)
+	w.pace = rate.NewLimiter(rate.Limit(bytesPerSec), int(min(bytesPerSec, 64<<10)))
+	return w
+}
+
 func (w bodyWriter) Write(b []byte) (int, error) {
-	if w.lim == nil {
+	if w.lim == nil && w.pace == nil {
 		n, err := w.ResponseWriter.Write(b)
 		w.n.Add(int64(n))
 		return n, err
 	}
 	written := 0
 	for len(b) > 0 {
-		chunk := b[:min(len(b), w.lim.Burst())]
-		if err := w.lim.WaitN(w.ctx, len(chunk)); err != nil {
-			return written, err
+		chunk := b
+		if w.lim != nil {
+			chunk = chunk[:min(len(chunk), w.lim.Burst())]
+		}
+		if w.pace != nil && *w.sent >= w.burst {
+			chunk = chunk[:min(len(chunk), w.pace.Burst())]
+			if err := w.pace.WaitN(w.ctx, len(chunk)); err != nil {
+				return written, err
+			}
+		}
+		if w.lim != nil {
+			if err := w.lim.WaitN(w.ctx, len(chunk)); err != nil {
+				return written, err
+			}
 		}
 		n, err := w.ResponseWriter.Write(chunk)
 		written += n
 		w.n.Add(int64(n))
+		if w.sent != nil {
+			*w.sent += int64(n)
+		}
 		if err != nil {
 			return written, err
 		}
@@ -217,8 +266,29 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Has("download") {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(f.Path)}))
 	}
-	http.ServeContent(p.body(w, r, &p.counters(ih).stream), r, "", time.Time{}, rd)
+	bw := p.body(w, r, &p.counters(ih).stream)
+	if r.URL.Query().Has("head") {
+		k := fileKey{ih, idx}
+		if fr := p.bitrate(k); fr.bytesPerSec == 0 && t.FileComplete(idx) && isMP4(f.Path) {
+			// The pace needs the bitrate, and the first viewer's opening
+			// stream comes before the measure started above is done: a
+			// header on disk takes milliseconds to read.
+			p.measure(r.Context(), t, k, f)
+		}
+		fr := p.bitrate(k)
+		bps := cmp.Or(fr.bytesPerSec, defaultHeadBytes)
+		bw = bw.paced(max(minHeadBurst, fr.moovEnd+bps*int64(headBurstTime/time.Second)), int64(headPace*float64(bps)))
+	}
+	http.ServeContent(bw, r, "", time.Time{}, rd)
 	return nil
+}
+
+// bitrate returns what the node learnt of a file's MP4 header, zero while
+// it is unknown.
+func (p *Server) bitrate(k fileKey) fileRate {
+	p.rates.mu.Lock()
+	defer p.rates.mu.Unlock()
+	return p.rates.m[k]
 }
 
 // readahead returns the readahead for a file: readaheadTime at its
@@ -227,19 +297,21 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 func (p *Server) readahead(t *swarm.Torrent, k fileKey, f swarm.File) int64 {
 	p.rates.mu.Lock()
 	defer p.rates.mu.Unlock()
-	rate, known := p.rates.m[k]
+	fr, known := p.rates.m[k]
 	if !known && isMP4(f.Path) {
-		p.rates.m[k] = 0
-		go p.measure(t, k, f)
+		p.rates.m[k] = fileRate{}
+		go p.measure(context.Background(), t, k, f)
 	}
-	if rate == 0 {
+	if fr.bytesPerSec == 0 {
 		return defaultReadahead
 	}
-	return min(max(rate*int64(readaheadTime/time.Second), minReadahead), maxReadahead)
+	return min(max(fr.bytesPerSec*int64(readaheadTime/time.Second), minReadahead), maxReadahead)
 }
 
-func (p *Server) measure(t *swarm.Torrent, k fileKey, f swarm.File) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+// measure reads a file's MP4 header for its bitrate, within a minute or
+// until ctx is done.
+func (p *Server) measure(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	rd, err := t.OpenFile(k.idx)
 	if err != nil {
@@ -247,14 +319,14 @@ func (p *Server) measure(t *swarm.Torrent, k fileKey, f swarm.File) {
 	}
 	defer rd.Close()
 	rd.SetContext(ctx)
-	d, err := mp4Duration(rd)
+	d, moovEnd, err := mp4Head(rd)
 	if err != nil || d < time.Second {
 		p.log.Debug("bitrate unknown", "infohash", k.ih, "file", f.Path, "err", err)
 		return
 	}
 	rate := f.Length * int64(time.Second) / int64(d)
 	p.rates.mu.Lock()
-	p.rates.m[k] = rate
+	p.rates.m[k] = fileRate{bytesPerSec: rate, moovEnd: moovEnd}
 	p.rates.mu.Unlock()
 	p.log.Debug("bitrate measured", "infohash", k.ih, "file", f.Path, "duration", d, "bytes_per_second", rate)
 }

@@ -135,6 +135,19 @@ func TestMP4Duration(t *testing.T) {
 	if _, err := mp4Duration(bytes.NewReader(make([]byte, 1000))); err == nil {
 		t.Error("zeros parsed as an MP4")
 	}
+	// The pilot is faststart: its moov box comes first, and a box starts
+	// where it ends.
+	pilot, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end, err := mp4Head(bytes.NewReader(pilot))
+	if err != nil || end < 1000 || end > 1<<20 {
+		t.Fatalf("pilot moov ends at %d, %v; want within its first MiB", end, err)
+	}
+	if next := string(pilot[end+4 : end+8]); next != "mdat" && next != "free" {
+		t.Errorf("the box after the pilot's moov is %q, want mdat or free", next)
+	}
 }
 
 // FuzzMP4Duration checks that no file head crashes the box walker.
@@ -179,5 +192,21 @@ func TestContentType(t *testing.T) {
 		if got := isMP4(tt.name); got != tt.mp4 {
 			t.Errorf("isMP4(%q) = %v, want %v", tt.name, got, tt.mp4)
 		}
+	}
+}
+
+// TestHeadStream checks the pace of a watch page's opening stream: 1 s of
+// the film at once, then 1.25 times its bitrate. This file is no MP4, so
+// its bitrate is taken to be 2 Mbit/s: 256 KiB at once, then 320 KiB/s,
+// and 1 MiB takes at least 2 s.
+func TestHeadStream(t *testing.T) {
+	n := newTestNode(t, map[string]int{"film.mp4": 1 << 20})
+	start := time.Now()
+	res, body := get(t, n.url+"/stream/"+n.ih.String()+"/bundle/film.mp4?head=1")
+	if res.StatusCode != 200 || !bytes.Equal(body, n.data["bundle/film.mp4"]) {
+		t.Fatalf("GET ?head=1: %s, %d bytes", res.Status, len(body))
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("1 MiB of an opening stream came in %v; want its last 768 KiB paced at 320 KiB/s", took)
 	}
 }

@@ -346,6 +346,10 @@ type pageData struct {
 	P2P bool `json:"p2p"`
 	// P2POff says why P2P is false, for the viewer.
 	P2POff string `json:"p2pOff,omitempty"`
+	// Head is false with ?head=0: the page plays through WebTorrent from
+	// the first frame, without the node's opening stream, for
+	// comparisons (make bench).
+	Head bool `json:"head"`
 	// Deadline is false with ?deadline=0: the page takes from the node
 	// whatever WebTorrent asks, as before the deadline policy, for
 	// comparisons (make bench).
@@ -473,6 +477,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Autoplay:   autoplay,
 		P2P:        p2p,
 		P2POff:     p2pOff,
+		Head:       q.Get("head") != "0",
 		Deadline:   q.Get("deadline") != "0",
 		ICEServers: s.iceServers(),
 	}

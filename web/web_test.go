@@ -248,7 +248,8 @@ func TestPages(t *testing.T) {
 			`<p class="offload" data-live="offload">viewers carried 72 % of 3.1 GB</p>`,
 			`<p class="offload" data-live="offload"></p>`,
 		}},
-		{path: "/watch/" + pilotIH + "?deadline=0", code: 200, want: []string{`"p2p":true`, `"deadline":false`}},
+		{path: "/watch/" + pilotIH + "?deadline=0", code: 200, want: []string{`"p2p":true`, `"deadline":false`, `"head":true`}},
+		{path: "/watch/" + pilotIH + "?head=0", code: 200, want: []string{`"head":false`, `"deadline":true`}},
 		{path: "/watch/" + pilotIH, code: 200, want: []string{
 			`"p2p":true`, `"deadline":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,
 			`<h1 class="title">seedcast-pilot</h1>`,

@@ -40,6 +40,8 @@ export interface PageData {
   p2p: boolean
   /** Why p2p is false, for the viewer. */
   p2pOff?: string
+  /** False with ?head=0: play through WebTorrent from the first frame, without the node's opening stream (for comparisons). */
+  head: boolean
   /** False with ?deadline=0: take from the node whatever WebTorrent asks, as before the deadline policy (for comparisons). */
   deadline: boolean
   /** The node's STUN and TURN servers, for the page's peer connections. */

@@ -27,6 +27,16 @@ export const deadlineSec = 4
 const headBytes = 512 << 10
 
 /**
+ * handoverSec and handoverHeadBytes are the window while the page still
+ * plays the node's opening stream: the element about to take over needs
+ * the file's index (at its start) and a little of the film where it
+ * will start, not the deadline's seconds, which the opening stream
+ * covers.
+ */
+const handoverSec = 1.5
+const handoverHeadBytes = 128 << 10
+
+/**
  * graceMS is how long after the torrent starts the node serves only the
  * window: the node's web seed and WebRTC peer connect within tens of
  * milliseconds, other viewers through the tracker's offers later, and
@@ -49,18 +59,19 @@ interface Internals {
 export interface Window { from: number, to: number }
 
 /**
- * windowOf returns the pieces that hold the next deadlineSec of file from
- * the playhead at sec, one piece of margin either side for a bitrate that
- * varies; with no duration yet, the file's first headBytes.
+ * windowOf returns the pieces that hold the next spanSec of file from the
+ * playhead at sec, one piece of margin either side for a bitrate that
+ * varies; with no duration yet, the file's first headSpan bytes.
  */
-export function windowOf (file: { offset: number, length: number }, pieceLength: number, sec: number, durationSec: number): Window {
+export function windowOf (file: { offset: number, length: number }, pieceLength: number, sec: number, durationSec: number,
+  spanSec = deadlineSec, headSpan = headBytes): Window {
   if (file.length <= 0) return { from: 0, to: -1 }
   let start = 0
-  let span = headBytes
+  let span = headSpan
   if (Number.isFinite(durationSec) && durationSec > 0) {
     const bytesPerSec = file.length / durationSec
     start = Math.max(0, Math.min(file.length - 1, Math.floor(sec * bytesPerSec)))
-    span = Math.ceil(deadlineSec * bytesPerSec)
+    span = Math.ceil(spanSec * bytesPerSec)
   }
   const first = Math.floor(file.offset / pieceLength)
   const last = Math.floor((file.offset + file.length - 1) / pieceLength)
@@ -69,9 +80,15 @@ export function windowOf (file: { offset: number, length: number }, pieceLength:
   return { from, to }
 }
 
+function same (a: Window, b: Window): boolean {
+  return a.from === b.from && a.to === b.to
+}
+
 /** Deadline applies the policy to one torrent. */
 export class Deadline {
   private window: Window = { from: 0, to: -1 }
+  /** head is the start of the file, while an element about to play needs its index. */
+  private head: Window = { from: 0, to: -1 }
   private readonly internals: Internals
   private readonly since = performance.now()
   /** rare is set once the node may be asked for pieces no viewer holds. */
@@ -91,7 +108,8 @@ export class Deadline {
   /** fromNode reports whether the node may be asked for piece index. */
   fromNode (index: number): boolean {
     const w = this.window
-    return (index >= w.from && index <= w.to) || (this.rare && !this.viewerHas(index))
+    const h = this.head
+    return (index >= w.from && index <= w.to) || (index >= h.from && index <= h.to) || (this.rare && !this.viewerHas(index))
   }
 
   /** viewerHas reports whether another viewer connected here holds piece index. */
@@ -105,12 +123,18 @@ export class Deadline {
   /**
    * track moves the window to the playhead of file at sec, durationSec
    * long (NaN while unknown), and has the wires ask again when it moved.
+   * With handover, the page still plays the node's opening stream and an
+   * element about to take over will start at sec: the window is the
+   * file's index and handoverSec from sec.
    */
-  track (file: TorrentFile, sec: number, durationSec: number): void {
-    const w = windowOf(file, this.torrent.pieceLength, sec, durationSec)
+  track (file: TorrentFile, sec: number, durationSec: number, handover = false): void {
+    const pl = this.torrent.pieceLength
+    const w = handover ? windowOf(file, pl, sec, durationSec, handoverSec) : windowOf(file, pl, sec, durationSec)
+    const h = handover ? windowOf(file, pl, 0, NaN, 0, handoverHeadBytes) : { from: 0, to: -1 }
     const rare = performance.now() - this.since > graceMS
-    if (w.from === this.window.from && w.to === this.window.to && rare === this.rare) return
+    if (same(w, this.window) && same(h, this.head) && rare === this.rare) return
     this.window = w
+    this.head = h
     this.rare = rare
     this.internals._update()
   }

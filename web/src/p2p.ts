@@ -235,11 +235,12 @@ export class P2P {
 
   /**
    * track tells the deadline policy where the file at path plays: sec into
-   * it, of durationSec (NaN while unknown).
+   * it, of durationSec (NaN while unknown); with handover, where an
+   * element about to take over from the node's opening stream will start.
    */
-  track (path: string, sec: number, durationSec: number): void {
+  track (path: string, sec: number, durationSec: number, handover = false): void {
     const f = this.file(path)
-    if (f) this.deadline?.track(f, sec, durationSec)
+    if (f) this.deadline?.track(f, sec, durationSec, handover)
   }
 
   /** received is the count of bytes received from every wire so far. */

@@ -21,6 +21,13 @@ const firstByteMS = 3000
  */
 const stallMS = 4000
 const starveMS = 10000
+/**
+ * handoverLeadSec is how far ahead of the opening stream's playhead the
+ * peer-to-peer element waits, ready, for the hand-over; handoverMS bounds
+ * the wait for it to get there, after which the page tries again.
+ */
+const handoverLeadSec = 0.5
+const handoverMS = 6000
 /** seekStepSec is how far the arrow keys seek. */
 const seekStepSec = 5
 /** idleMS is how long the pointer may rest before the controls fade while playing. */
@@ -31,8 +38,11 @@ const previewAtSec = 2
 const posterUntilSec = 15
 const blackLuma = 16
 
-/** Mode is where the video's bytes come from. */
-export type Mode = 'idle' | 'connecting' | 'p2p' | 'stream'
+/**
+ * Mode is where the video's bytes come from: 'head' is the node's opening
+ * stream, played while WebTorrent starts, until the hand-over to 'p2p'.
+ */
+export type Mode = 'idle' | 'connecting' | 'head' | 'p2p' | 'stream'
 
 /** Stats is what the page shows of the player's delivery. */
 export interface Stats extends Delivery {
@@ -78,7 +88,8 @@ interface WebkitVideo extends HTMLVideoElement {
 }
 
 export class Player {
-  readonly video: HTMLVideoElement
+  /** video is the element playing: the hand-over to peers replaces it. */
+  video: HTMLVideoElement
   private readonly ui: {
     bigplay: HTMLElement
     message: HTMLElement
@@ -124,6 +135,13 @@ export class Player {
   private scrubbing = false
   /** caption is the index of the captions shown, -1 for none. */
   private caption = -1
+  /** videoListeners are the video's listeners, moved to the new element at a hand-over. */
+  private readonly videoListeners: Array<[string, EventListener]> = []
+  /** handing is set while a hand-over to peer-to-peer is under way. */
+  private handing = false
+  private played = false
+  /** headBytes estimates what the opening stream delivered, once handed over. */
+  private headBytes = 0
 
   constructor (private readonly root: HTMLElement, private readonly data: PageData) {
     this.video = role<HTMLVideoElement>(root, 'video')
@@ -158,10 +176,32 @@ export class Player {
     return this.file
   }
 
+  /**
+   * onVideo listens to ev of the video element, whichever element plays:
+   * the hand-over from the opening stream to peer-to-peer replaces it.
+   */
+  onVideo (ev: string, fn: EventListener): void {
+    this.videoListeners.push([ev, fn])
+    this.video.addEventListener(ev, fn)
+  }
+
   /** stats reports where the bytes came from so far. */
   stats (): Stats {
     if (this.p2p) this.last = this.p2p.delivery()
-    return { ...this.last, mode: this.mode, reason: this.reason }
+    const head = this.mode === 'head' ? this.bufferedBytes() : this.headBytes
+    return { ...this.last, fromServerHTTP: this.last.fromServerHTTP + head, mode: this.mode, reason: this.reason }
+  }
+
+  /**
+   * bufferedBytes estimates the bytes the video holds, from the time it
+   * buffered at the file's mean bitrate: a media element counts no bytes.
+   */
+  bufferedBytes (): number {
+    const v = this.video
+    if (!Number.isFinite(v.duration) || v.duration <= 0) return 0
+    let sec = 0
+    for (let i = 0; i < v.buffered.length; i++) sec += v.buffered.end(i) - v.buffered.start(i)
+    return Math.round(this.file.length * Math.min(1, sec / v.duration))
   }
 
   /**
@@ -179,6 +219,12 @@ export class Player {
     this.mode = 'connecting'
     mark('start')
     if (!this.data.p2p) return this.toStream(this.data.p2pOff ?? 'peer-to-peer is off on this page')
+    if (this.data.head) {
+      // The first frame from the node's opening stream, as fast as plain
+      // HTTP; peers take over once WebTorrent has started.
+      this.mode = 'head'
+      this.attach(0)
+    }
     this.render()
     this.boot()
   }
@@ -193,7 +239,7 @@ export class Player {
       return
     }
     this.wantPlay = play || this.wantPlay
-    if (this.mode === 'p2p' || this.mode === 'stream') this.attach(0)
+    if (this.mode === 'head' || this.mode === 'p2p' || this.mode === 'stream') this.attach(0)
     this.render()
   }
 
@@ -308,12 +354,16 @@ export class Player {
     const { base, torrentURL, publicHost, iceServers, deadline } = this.data
     const starting = P2P.start(base, torrentURL, publicHost, iceServers, deadline)
     timeout(starting, setupMS, `setting up took over ${setupMS / 1000} s`).then(p => {
-      if (this.mode !== 'connecting') return p.destroy()
+      if (this.mode !== 'connecting' && this.mode !== 'head') return p.destroy()
       this.p2p = p
-      this.mode = 'p2p'
       this.addedAt = this.lastGrowth = performance.now()
       this.timer = window.setInterval(() => this.watch(), 250)
-      this.attach(this.previewing ? 0 : this.video.currentTime)
+      if (this.mode === 'connecting') {
+        this.mode = 'p2p'
+        this.attach(this.previewing ? 0 : this.video.currentTime)
+      } else {
+        this.handover(p)
+      }
       this.render()
     }, err => {
       this.toStream(`peer-to-peer unavailable: ${message(err)}`)
@@ -331,7 +381,8 @@ export class Player {
   private watch (): void {
     const p = this.p2p
     if (!p) return
-    p.track(this.file.path, this.video.currentTime, this.video.duration)
+    this.trackDeadline()
+    if (this.mode === 'head' && !this.handing) this.handover(p)
     const now = performance.now()
     if (p.failed) return this.toStream(`WebTorrent failed: ${p.failed.message}`)
     const got = p.received
@@ -344,6 +395,9 @@ export class Player {
       return
     }
     const v = this.video
+    // The opening stream plays on while peers start; it is paced, not
+    // starved.
+    if (this.mode === 'head') return
     const starving = this.wantPlay && !v.ended && v.readyState < HTMLMediaElement.HAVE_FUTURE_DATA
     if (!starving) {
       this.starvingSince = 0
@@ -359,6 +413,7 @@ export class Player {
   /** toStream moves the video to the node's /stream, where it was. */
   private toStream (reason: string): void {
     if (this.mode === 'stream') return
+    const fromHead = this.mode === 'head' && this.video.readyState >= HTMLMediaElement.HAVE_METADATA
     console.info('seedcast: streaming from the server:', reason)
     const p = this.p2p
     if (p) this.last = p.delivery()
@@ -366,7 +421,9 @@ export class Player {
     this.mode = 'stream'
     this.reason = reason
     clearInterval(this.timer)
-    this.attach(this.previewing ? 0 : this.video.currentTime)
+    if (!fromHead) this.attach(this.previewing ? 0 : this.video.currentTime)
+    // Else the opening stream plays on: from the node already, paced at
+    // one and a half times the film's bitrate past its first seconds.
     // After the switch, so the media element drops the worker's stream
     // first.
     p?.destroy()
@@ -376,6 +433,7 @@ export class Player {
   /** attach points the video at the current file from the current source, at time at. */
   private attach (at: number): void {
     let url = this.file.url
+    if (this.mode === 'head') url += '?head=1'
     if (this.mode === 'p2p') {
       const u = this.p2p?.url(this.file.path)
       if (!u) return this.toStream(`the torrent has no file ${this.file.path}`)
@@ -390,6 +448,111 @@ export class Player {
     if (at > 0) v.addEventListener('loadedmetadata', () => { v.currentTime = at }, { once: true })
     this.switching = false
     if (this.wantPlay) this.playNow()
+  }
+
+  /**
+   * trackDeadline tells the deadline policy where the video plays or, while
+   * the opening stream plays, where the element taking over will start.
+   */
+  private trackDeadline (): void {
+    const v = this.video
+    const head = this.mode === 'head'
+    this.p2p?.track(this.file.path, head ? v.currentTime + handoverLeadSec : v.currentTime, v.duration, head)
+  }
+
+  /**
+   * handover moves the video from the node's opening stream to WebTorrent,
+   * once the opening stream has loaded the film's header.
+   */
+  private handover (p: P2P): void {
+    const url = p.url(this.file.path)
+    if (!url) return this.toStream(`the torrent has no file ${this.file.path}`)
+    if (this.video.readyState < HTMLMediaElement.HAVE_METADATA) {
+      // No header from the opening stream a second after peers are ready
+      // (a long film's header is long): peers may bring it as soon.
+      if (performance.now() - this.addedAt < 1000) return
+      this.headBytes = this.bufferedBytes()
+      this.mode = 'p2p'
+      this.attach(0)
+      return
+    }
+    this.takeOver(url, 'p2p')
+  }
+
+  /**
+   * takeOver moves the video from the opening stream to url, for mode,
+   * without a visible hitch: a second element loads url, seeks a little
+   * ahead of the playhead and waits there, ready; when the playhead
+   * reaches it, it takes the first one's place, listeners, captions and
+   * all. If it is not ready within handoverMS, the opening stream plays on:
+   * WebTorrent is tried again at the next watch, /stream at once by a
+   * plain switch.
+   */
+  private takeOver (url: string, mode: Mode): void {
+    const a = this.video
+    this.handing = true
+    const b = a.cloneNode(false) as HTMLVideoElement
+    b.removeAttribute('src')
+    b.muted = a.muted
+    b.volume = a.volume
+    b.playbackRate = a.playbackRate
+    b.preload = 'auto'
+    const file = this.file
+    const started = performance.now()
+    let frame = 0
+    const give = (why: string) => {
+      cancelAnimationFrame(frame)
+      b.removeAttribute('src')
+      b.load()
+      this.handing = false
+      console.debug(`seedcast: hand-over to ${mode} deferred:`, why)
+      if (mode === 'stream' && this.mode === 'stream' && this.video === a) this.attach(a.currentTime)
+    }
+    const arrive = () => {
+      if (this.file !== file || this.video !== a) return give('the file changed')
+      if (mode === 'p2p' && this.mode !== 'head') return give('the source changed')
+      if (b.error) return give(`media error ${b.error.code}`)
+      if (performance.now() - started > handoverMS) return give(`not ready within ${handoverMS / 1000} s`)
+      const ready = !b.seeking && b.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA
+      // Take over once the playhead reaches the waiting element, or at once
+      // where the opening stream stalls or the viewer paused.
+      if (ready && (a.currentTime >= b.currentTime - 0.04 || a.paused || a.readyState < HTMLMediaElement.HAVE_FUTURE_DATA)) {
+        if (b.currentTime < a.currentTime - 0.25) b.currentTime = a.currentTime
+        return this.swap(a, b, mode)
+      }
+      if (ready && b.currentTime < a.currentTime) b.currentTime = Math.min(a.currentTime + handoverLeadSec, a.duration)
+      frame = requestAnimationFrame(arrive)
+    }
+    b.addEventListener('loadedmetadata', () => {
+      b.currentTime = Math.min(a.currentTime + handoverLeadSec, a.duration)
+      frame = requestAnimationFrame(arrive)
+    }, { once: true })
+    b.addEventListener('error', () => give(`media error ${b.error?.code ?? 0}`), { once: true })
+    b.src = url
+  }
+
+  /** swap puts element b, ready at the playhead, in the place of a, playing for mode. */
+  private swap (a: HTMLVideoElement, b: HTMLVideoElement, mode: Mode): void {
+    if (this.mode === 'head') this.headBytes = this.bufferedBytes()
+    this.switching = true
+    for (const [ev, fn] of this.videoListeners) {
+      a.removeEventListener(ev, fn)
+      b.addEventListener(ev, fn)
+    }
+    for (const t of [...a.querySelectorAll('track')]) b.append(t)
+    const tracks = [...b.textTracks]
+    tracks.forEach((t, i) => { t.mode = i === this.caption ? 'hidden' : 'disabled' })
+    a.replaceWith(b)
+    this.video = b
+    if (this.wantPlay) this.playNow()
+    a.pause()
+    a.removeAttribute('src')
+    a.load()
+    this.switching = false
+    this.handing = false
+    this.mode = mode
+    mark(`source ${mode}`)
+    this.render()
   }
 
   private playNow (): void {
@@ -507,37 +670,43 @@ export class Player {
   }
 
   private bindVideo (): void {
-    const v = this.video
+    const on = (ev: string, fn: () => void) => this.onVideo(ev, fn)
     const r = () => this.render()
     for (const ev of ['playing', 'waiting', 'seeking', 'seeked', 'canplay', 'loadedmetadata', 'durationchange', 'ended', 'volumechange', 'stalled']) {
-      v.addEventListener(ev, r)
+      on(ev, r)
     }
-    v.addEventListener('timeupdate', () => {
+    on('timeupdate', () => {
       this.renderTime()
       this.capturePoster()
     })
-    v.addEventListener('progress', () => this.renderTime())
-    v.addEventListener('loadeddata', () => this.capturePoster())
-    v.addEventListener('play', () => { this.wantPlay = true; r() })
+    on('progress', () => this.renderTime())
+    on('loadeddata', () => this.capturePoster())
+    on('play', () => { this.wantPlay = true; r() })
     // The node's window follows a seek, and the duration once known, at
     // once rather than at the next watch.
-    for (const ev of ['seeking', 'durationchange']) {
-      v.addEventListener(ev, () => this.p2p?.track(this.file.path, v.currentTime, v.duration))
-    }
-    v.addEventListener('playing', () => mark('playing'), { once: true })
-    v.addEventListener('pause', () => {
+    for (const ev of ['seeking', 'durationchange']) on(ev, () => this.trackDeadline())
+    on('playing', () => {
+      if (this.played) return
+      this.played = true
+      mark('playing')
+    })
+    on('pause', () => {
+      const v = this.video
       if (!this.switching && !v.ended && v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) this.wantPlay = false
       r()
     })
-    v.addEventListener('error', () => {
-      const code = v.error?.code ?? 0
+    on('error', () => {
+      const code = this.video.error?.code ?? 0
       if (this.mode === 'p2p') return this.toStream(`the peer-to-peer stream failed (media error ${code})`)
+      if (this.mode === 'head') return this.toStream(`the opening stream failed (media error ${code})`)
       if (!this.started || this.previewing) return // a preview frame that did not load
       this.error = code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED
         ? 'This browser cannot play this file. Download it to watch.'
         : 'The video could not be loaded from this node.'
       r()
     })
+    on('click', () => this.toggle())
+    on('dblclick', () => this.toggleFullscreen())
   }
 
   private bindControls (): void {
@@ -551,8 +720,6 @@ export class Player {
       this.video.muted = false
       unmute.hidden = true
     })
-    this.video.addEventListener('click', () => this.toggle())
-    this.video.addEventListener('dblclick', () => this.toggleFullscreen())
     document.addEventListener('fullscreenchange', () => {
       this.root.classList.toggle('fullscreen', document.fullscreenElement === this.root)
     })
@@ -651,8 +818,9 @@ export class Player {
         src.title = `Streaming from the server: ${this.reason}`
         break
       case 'connecting':
+      case 'head':
         src.textContent = 'Connecting'
-        src.title = 'Finding peers'
+        src.title = 'Finding peers; meanwhile playing from the server'
         break
       default:
         src.textContent = ''

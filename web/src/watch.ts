@@ -24,7 +24,7 @@ function watch (player: Player | null, data: PageData): void {
   if (!player) return
   const duration = document.querySelector<HTMLElement>('[data-meta="duration"]')
   const dimensions = document.querySelector<HTMLElement>('[data-meta="dimensions"]')
-  player.video.addEventListener('loadedmetadata', () => {
+  player.onVideo('loadedmetadata', () => {
     const v = player.video
     if (duration && Number.isFinite(v.duration)) {
       duration.textContent = clock(v.duration)
@@ -38,7 +38,7 @@ function watch (player: Player | null, data: PageData): void {
   let streamed = 0
   const tick = () => {
     const st = player.stats()
-    streamed = Math.max(streamed, streamedBytes(player.video, player.current))
+    streamed = Math.max(streamed, player.bufferedBytes())
     showStats(st, streamed)
     player.renderSource()
   }
@@ -46,14 +46,6 @@ function watch (player: Player | null, data: PageData): void {
   setInterval(tick, 1000)
   reportDelivery(data.base, data.infohash, () => player.stats())
   player.start(data.autoplay)
-}
-
-/** streamedBytes estimates what the video holds, from its buffered time at the file's mean bitrate: in stream mode the page has no byte counts. */
-function streamedBytes (v: HTMLVideoElement, f: FileInfo): number {
-  if (!Number.isFinite(v.duration) || v.duration <= 0) return 0
-  let sec = 0
-  for (let i = 0; i < v.buffered.length; i++) sec += v.buffered.end(i) - v.buffered.start(i)
-  return Math.round(f.length * Math.min(1, sec / v.duration))
 }
 
 function setStat (name: string, text: string, value?: number): void {
@@ -69,6 +61,7 @@ function showStats (st: Stats, streamed: number): void {
   const modes: Record<Stats['mode'], string> = {
     idle: 'Ready',
     connecting: 'Finding peers…',
+    head: 'Starting from the server while peers connect…',
     p2p: st.fromViewers > 0 ? 'Peer-to-peer, with other viewers' : 'Peer-to-peer',
     stream: 'Streaming from the server'
   }
@@ -168,13 +161,13 @@ async function togglePreview (b: HTMLButtonElement, f: FileInfo): Promise<void> 
  * 'pause' | 'seek' | 'mute' | 'unmute', time}.
  */
 function embed (player: Player, data: PageData): void {
-  const v = player.video
   reportDelivery(data.base, data.infohash, () => player.stats())
   if (data.autoplay) player.start(true)
   else player.previewFrame()
   setInterval(() => player.renderSource(), 1000)
   if (window.parent === window) return
   const post = (event: string) => {
+    const v = player.video
     const st = player.stats()
     window.parent.postMessage({
       type: 'seedcast',
@@ -189,7 +182,7 @@ function embed (player: Player, data: PageData): void {
     }, '*')
   }
   for (const ev of ['play', 'playing', 'pause', 'waiting', 'seeked', 'ended', 'timeupdate', 'loadedmetadata']) {
-    v.addEventListener(ev, () => post(ev))
+    player.onVideo(ev, () => post(ev))
   }
   window.addEventListener('message', (e: MessageEvent) => {
     if (e.source !== window.parent || e.data?.type !== 'seedcast') return
@@ -197,8 +190,8 @@ function embed (player: Player, data: PageData): void {
       case 'play': player.play(); break
       case 'pause': player.pause(); break
       case 'seek': if (typeof e.data.time === 'number') player.seek(e.data.time); break
-      case 'mute': v.muted = true; break
-      case 'unmute': v.muted = false; break
+      case 'mute': player.video.muted = true; break
+      case 'unmute': player.video.muted = false; break
     }
   })
   post('ready')
