@@ -63,59 +63,71 @@ const offloadSettle = 15 * time.Second
 // or 0 for none). In window.__bench it records, in ms since navigation,
 // the first frame (currentTime > 0, checked every 4 ms, as probeJS); every
 // rebuffering after it (a 'waiting' event while playing, not seeking,
-// until 'playing'); and, for the seeker, the seek it makes at once at the
-// first frame, from setting currentTime to playing past it. from is where
-// the viewer's playing began in the film, for how far it got.
+// until the video plays again); and, for the seeker, the seek it makes at
+// once at the first frame, from setting currentTime to playing past it.
+// from is where the viewer's playing began in the film, for how far it
+// got. The watch page replaces its video element when it hands over from
+// the node's opening stream to its peers, so the element shown is looked
+// up afresh each time, and a rebuffering also ends when the element shown
+// plays (checked every 50 ms), 'playing' event or not.
 const offloadProbeJS = `(frac => {
   if (window.top !== window) return
   const b = window.__bench = { firstFrame: null, from: 0, seek: null, seekError: '', seeking: false, waits: [], error: '' }
   const now = () => performance.now()
-  addEventListener('loadstart', e => {
-    const v = e.target
-    if (!(v instanceof HTMLVideoElement) || v.__benchProbe) return
-    v.__benchProbe = true
-    let open = null
-    v.addEventListener('waiting', () => {
-      if (b.firstFrame === null || b.seeking || v.seeking || v.ended || open) return
-      open = { at: now(), t: v.currentTime, ms: null }
-      b.waits.push(open)
-    })
-    v.addEventListener('playing', () => {
-      if (open) open.ms = now() - open.at
-      open = null
-    })
-    v.addEventListener('error', () => { b.error = 'media error ' + v.error?.code + ': ' + (v.error?.message || '') })
-    const seek = () => {
-      b.seeking = true
-      const target = v.duration * frac
-      const t0 = now()
-      b.from = target
-      v.currentTime = target
-      const check = () => {
-        if (!v.seeking && !v.paused && v.currentTime > target) {
-          b.seek = now() - t0
-          b.seeking = false
-          return
-        }
-        if (now() - t0 > 15000) {
-          b.seekError = 'not playing 15 s after the seek: currentTime ' + v.currentTime + ', readyState ' + v.readyState + ', paused ' + v.paused
-          b.seeking = false
-          return
-        }
-        setTimeout(check, 4)
-      }
-      check()
-    }
+  const video = () => document.querySelector('video')
+  let open = null
+  const close = () => {
+    if (open) open.ms = now() - open.at
+    open = null
+  }
+  const seek = () => {
+    b.seeking = true
+    const target = video().duration * frac
+    const t0 = now()
+    b.from = target
+    video().currentTime = target
     const check = () => {
-      if (b.firstFrame !== null) return
-      if (v.currentTime > 0) {
-        b.firstFrame = now()
-        if (frac > 0) seek()
+      const v = video()
+      if (!v.seeking && !v.paused && v.currentTime > target) {
+        b.seek = now() - t0
+        b.seeking = false
+        return
+      }
+      if (now() - t0 > 15000) {
+        b.seekError = 'not playing 15 s after the seek: currentTime ' + v.currentTime + ', readyState ' + v.readyState + ', paused ' + v.paused
+        b.seeking = false
         return
       }
       setTimeout(check, 4)
     }
     check()
+  }
+  const first = () => {
+    if (b.firstFrame !== null) return
+    const v = video()
+    if (v && v.currentTime > 0) {
+      b.firstFrame = now()
+      if (frac > 0) seek()
+      return
+    }
+    setTimeout(first, 4)
+  }
+  setInterval(() => {
+    const v = video()
+    if (open && v && !v.paused && !v.seeking && v.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) close()
+  }, 50)
+  addEventListener('loadstart', e => {
+    const v = e.target
+    if (!(v instanceof HTMLVideoElement) || v.__benchProbe) return
+    v.__benchProbe = true
+    v.addEventListener('waiting', () => {
+      if (v !== video() || b.firstFrame === null || b.seeking || v.seeking || v.ended || open) return
+      open = { at: now(), t: v.currentTime, ms: null }
+      b.waits.push(open)
+    })
+    v.addEventListener('playing', () => { if (v === video()) close() })
+    v.addEventListener('error', () => { if (v === video()) b.error = 'media error ' + v.error?.code + ': ' + (v.error?.message || '') })
+    first()
   }, true)
 })(%g)`
 
@@ -126,7 +138,7 @@ const viewerStateJS = `(() => {
   const t = performance.now()
   return {
     firstFrame: b.firstFrame, seek: b.seek, seekError: b.seekError, seeking: b.seeking, error: b.error,
-    played: v ? v.currentTime - b.from : 0, ended: !!v?.ended, sinceFirst: b.firstFrame === null ? 0 : t - b.firstFrame,
+    played: v ? v.currentTime - b.from : 0, ended: !!v?.ended,
     waits: b.waits.map(w => ({ at: w.at - b.firstFrame, ms: w.ms ?? t - w.at, open: w.ms === null }))
   }
 })()`
@@ -568,11 +580,11 @@ func watch(ctx context.Context, page *testnet.Page, u string, seekFrac float64, 
 
 // viewerState is what viewerStateJS returns.
 type viewerState struct {
-	FirstFrame, Seek   *float64
-	SeekError, Error   string
-	Seeking, Ended     bool
-	Played, SinceFirst float64
-	Waits              []struct {
+	FirstFrame, Seek *float64
+	SeekError, Error string
+	Seeking, Ended   bool
+	Played           float64
+	Waits            []struct {
 		At, MS float64
 		Open   bool
 	}
