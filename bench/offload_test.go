@@ -859,11 +859,11 @@ func (rep offloadReport) Print(w io.Writer) {
 			fmt.Fprintf(tw, "%s\tn/a\t%s\tn/a\t\t\n", name, t)
 			return
 		}
-		res, by := "PASS", fmt.Sprintf("%.2f%s to spare", target-v, unit)
+		res := "PASS"
 		if !met {
-			res, by = "MISS", fmt.Sprintf("%.2f%s over", v-target, unit)
+			res = "MISS"
 		}
-		fmt.Fprintf(tw, "%s\t%.2f%s\t%s %.2f%s\t%s\t%s\t\n", name, v, unit, op, target, unit, res, by)
+		fmt.Fprintf(tw, "%s\t%s%s\t%s %.2f%s\t%s\t%s\t\n", name, figure2(v, target), unit, op, target, unit, res, margin(v, target, unit, met))
 	}
 	rows := make(map[string]*offloadRow)
 	for _, row := range rep.Rows {
@@ -963,6 +963,30 @@ func (rep offloadReport) Print(w io.Writer) {
 		}
 	}
 	printFailures(w, failed)
+}
+
+// figure2 formats v with two decimals, or with up to four where fewer
+// would show it equal to target and it is not.
+func figure2(v, target float64) string {
+	for d := 2; d < 4; d++ {
+		if f := fmt.Sprintf("%.*f", d, v); v == target || f != fmt.Sprintf("%.*f", d, target) {
+			return f
+		}
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+// margin says by how much v meets its target or misses it.
+func margin(v, target float64, unit string, met bool) string {
+	d := target - v
+	if !met {
+		d = -d
+	}
+	word := "to spare"
+	if !met {
+		word = "over"
+	}
+	return figure2(d, 0) + unit + " " + word
 }
 
 // transportsString lists the node's bytes out by transport, in MB.
