@@ -106,6 +106,37 @@ func (p *Server) body(w http.ResponseWriter, r *http.Request, n *atomic.Int64) b
 	return bodyWriter{ResponseWriter: w, ctx: r.Context(), lim: p.cfg.Swarm.UploadLimiter(), n: n}
 }
 
+// take waits until n bytes of lim's tokens are there, and takes them. It
+// never reserves tokens ahead, as WaitN does: anacrolix takes the shared
+// upload limiter's tokens only when they are there now (ReserveN, and a
+// retry later on any delay), so writers that queued reservations ahead
+// would leave every BitTorrent and WebRTC peer of a capped node starved.
+func take(ctx context.Context, lim *rate.Limiter, n int) error {
+	var timer *time.Timer
+	for {
+		r := lim.ReserveN(time.Now(), n)
+		if !r.OK() {
+			return fmt.Errorf("player: %d bytes over the upload limiter's burst", n)
+		}
+		d := r.Delay()
+		if d == 0 {
+			return nil
+		}
+		r.Cancel()
+		if timer == nil {
+			timer = time.NewTimer(d)
+			defer timer.Stop()
+		} else {
+			timer.Reset(d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
+	}
+}
+
 // paced returns w paced at bytesPerSec once burst bytes are written.
 func (w bodyWriter) paced(burst, bytesPerSec int64) bodyWriter {
 	w.burst, w.sent = burst, new(int64)
@@ -132,7 +163,7 @@ func (w bodyWriter) Write(b []byte) (int, error) {
 			}
 		}
 		if w.lim != nil {
-			if err := w.lim.WaitN(w.ctx, len(chunk)); err != nil {
+			if err := take(w.ctx, w.lim, len(chunk)); err != nil {
 				return written, err
 			}
 		}

@@ -1,8 +1,8 @@
 // The deadline policy: which of this viewer's pieces the node sends, and
 // which come from other viewers. A seedcast node (its web seed and its
 // WebRTC peer alike) is asked only for the pieces the playhead needs within
-// deadlineSec, and for pieces no other viewer connected here holds; every
-// other piece waits for a viewer. Bytes from the node still become this
+// deadlineSec, and for pieces within rareAheadSec that no other viewer
+// connected here holds; every other piece waits for a viewer. Bytes from the node still become this
 // viewer's pieces, so it passes them on like any other.
 //
 // p2p-media-loader draws the same line with its "high demand" window
@@ -25,6 +25,14 @@ export const deadlineSec = 4
  * file, where a faststart MP4 keeps its index and first frames.
  */
 const headBytes = 512 << 10
+
+/**
+ * rareAheadSec is how far past the playhead the node is asked for pieces
+ * no other viewer holds: far enough that a lone viewer never waits, near
+ * enough that a viewer does not draw the whole film from a node whose
+ * upload others need for their deadlines (--upload-rate).
+ */
+const rareAheadSec = 60
 
 /**
  * handoverSec and handoverHeadBytes are the window while the page still
@@ -89,6 +97,8 @@ export class Deadline {
   private window: Window = { from: 0, to: -1 }
   /** head is the start of the file, while an element about to play needs its index. */
   private head: Window = { from: 0, to: -1 }
+  /** ahead is where pieces no viewer holds may come from the node. */
+  private ahead: Window = { from: 0, to: -1 }
   private readonly internals: Internals
   private readonly since = performance.now()
   /** rare is set once the node may be asked for pieces no viewer holds. */
@@ -109,7 +119,9 @@ export class Deadline {
   fromNode (index: number): boolean {
     const w = this.window
     const h = this.head
-    return (index >= w.from && index <= w.to) || (index >= h.from && index <= h.to) || (this.rare && !this.viewerHas(index))
+    const a = this.ahead
+    return (index >= w.from && index <= w.to) || (index >= h.from && index <= h.to) ||
+      (this.rare && index >= a.from && index <= a.to && !this.viewerHas(index))
   }
 
   /** viewerHas reports whether another viewer connected here holds piece index. */
@@ -131,10 +143,12 @@ export class Deadline {
     const pl = this.torrent.pieceLength
     const w = handover ? windowOf(file, pl, sec, durationSec, handoverSec) : windowOf(file, pl, sec, durationSec)
     const h = handover ? windowOf(file, pl, 0, NaN, 0, handoverHeadBytes) : { from: 0, to: -1 }
+    const a = windowOf(file, pl, sec, durationSec, rareAheadSec)
     const rare = performance.now() - this.since > graceMS
-    if (same(w, this.window) && same(h, this.head) && rare === this.rare) return
+    if (same(w, this.window) && same(h, this.head) && same(a, this.ahead) && rare === this.rare) return
     this.window = w
     this.head = h
+    this.ahead = a
     this.rare = rare
     this.internals._update()
   }
