@@ -235,6 +235,11 @@ func setupWatch(o watchOpts) func(context.Context, *testing.B, *env) playOnceFun
 				if err := page.Eval(ctx, watchStatsJS, &st); err != nil {
 					return err
 				}
+				if st.Mode == "head" {
+					// The first frame came from the node's opening stream;
+					// the hand-over to peers follows within a second or two.
+					return errors.New("the page still plays its opening stream")
+				}
 				if st.Mode == "p2p" && st.RTC+st.HTTP == 0 {
 					return errors.New("the page counts no byte yet")
 				}
