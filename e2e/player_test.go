@@ -651,6 +651,11 @@ func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playe
 		if st.CurrentTime <= playedSec {
 			return fmt.Errorf("currentTime %.2f s, player %s in mode %s, src %s, media error %q", st.CurrentTime, st.State, st.Mode, st.Src, st.Error)
 		}
+		// The page plays the node's opening stream until it has handed
+		// over to its peers, or given up on them (3 s without a byte).
+		if st.Mode == "head" || st.Mode == "connecting" {
+			return fmt.Errorf("the player is still starting, in mode %s", st.Mode)
+		}
 		return nil
 	})
 	if err != nil {
