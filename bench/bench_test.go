@@ -120,12 +120,7 @@ func BenchmarkTransports(b *testing.B) {
 	measureRows(ctx, b, e, rows, "-figures", *flagFigures)
 	rep := report{Facts: e.facts, Figures: figs, Elapsed: time.Since(start), Stall: *flagStall,
 		LoadBefore: loadBefore, LoadAfter: loadAverage()}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	b.ReportMetric(0, "ns/op")
-	if ctx.Err() != nil {
-		b.Fatal("interrupted: the table has the runs made so far")
-	}
+	printReport(ctx, b, rep)
 }
 
 // newEnv checks what the benchmarks need, builds seedcast unless -seedcast

@@ -175,12 +175,7 @@ func BenchmarkOffload(b *testing.B) {
 	measureRows(ctx, b, e, measured, "-offload", *flagOffloadRows)
 	rep := offloadReport{Facts: e.facts, Film: f, Rows: rows, Viewers: *flagViewers, Elapsed: time.Since(start),
 		LoadBefore: loadBefore, LoadAfter: loadAverage()}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	b.ReportMetric(0, "ns/op")
-	if ctx.Err() != nil {
-		b.Fatal("interrupted: the table has the rows made so far")
-	}
+	printReport(ctx, b, rep)
 }
 
 // film is the film of the offload table, made by makeFilm.

@@ -142,12 +142,7 @@ func BenchmarkPlayback(b *testing.B) {
 	}
 	measureRows(ctx, b, e, measured, "-play", *flagPlayRows)
 	rep := playReport{Facts: e.facts, Rows: rows, Elapsed: time.Since(start), LoadBefore: loadBefore, LoadAfter: loadAverage()}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	b.ReportMetric(0, "ns/op")
-	if ctx.Err() != nil {
-		b.Fatal("interrupted: the table has the runs made so far")
-	}
+	printReport(ctx, b, rep)
 }
 
 // playRow is one row of the playback table.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"testing"
 	"text/tabwriter"
 	"time"
 
@@ -440,4 +441,15 @@ func (rep playReport) Print(w io.Writer) {
 		failed = append(failed, failures(row.Key, row.Runs)...)
 	}
 	printFailures(w, failed)
+}
+
+// printReport prints a table after a blank line, and fails b if ctx was
+// interrupted before every row was measured.
+func printReport(ctx context.Context, b *testing.B, rep interface{ Print(io.Writer) }) {
+	fmt.Println()
+	rep.Print(os.Stdout)
+	b.ReportMetric(0, "ns/op")
+	if ctx.Err() != nil {
+		b.Fatal("interrupted: the table has the rows made so far")
+	}
 }
