@@ -219,7 +219,5 @@ func (p *Server) Offload(ih infohash.Hash) (Offload, bool) {
 	if !ok {
 		return Offload{}, false
 	}
-	st := t.Stats()
-	p.httpTransports(ih, &st)
-	return p.offload(ih, st), true
+	return p.offload(ih, p.stats(t)), true
 }

@@ -130,11 +130,13 @@ type torrentJSON struct {
 	Offload Offload `json:"offload"`
 }
 
-// httpTransports adds the bytes served over HTTP to a torrent's figures.
-func (p *Server) httpTransports(ih infohash.Hash, st *swarm.Stats) {
-	c := p.counters(ih)
+// stats returns t's figures with the bytes it served over HTTP.
+func (p *Server) stats(t *swarm.Torrent) swarm.Stats {
+	st := t.Stats()
+	c := p.counters(t.InfoHash())
 	st.Transports["webseed"] = swarm.TransportStats{BytesOut: c.webseed.Load()}
 	st.Transports["http"] = swarm.TransportStats{BytesOut: c.stream.Load()}
+	return st
 }
 
 func (p *Server) describe(t *swarm.Torrent) torrentJSON {
@@ -143,8 +145,7 @@ func (p *Server) describe(t *swarm.Torrent) torrentJSON {
 	if files == nil {
 		files = []swarm.File{}
 	}
-	st := t.Stats()
-	p.httpTransports(ih, &st)
+	st := p.stats(t)
 	return torrentJSON{
 		InfoHash:   ih,
 		Name:       t.Name(),

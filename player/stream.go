@@ -282,7 +282,12 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer rd.Close()
 	ih := t.InfoHash()
-	rd.SetReadahead(p.readahead(t, fileKey{ih, idx}, f))
+	k := fileKey{ih, idx}
+	head := r.URL.Query().Has("head")
+	// The pace of an opening stream needs the bitrate before its first
+	// byte; a header on disk takes milliseconds to read.
+	fr := p.fileRate(r.Context(), t, k, f, head && t.FileComplete(idx))
+	rd.SetReadahead(readahead(fr))
 	if !t.FileComplete(idx) && isMP4(f.Path) {
 		t.PrioritizeEnds(idx, endBytes, endBytes)
 	}
@@ -298,15 +303,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(f.Path)}))
 	}
 	bw := p.body(w, r, &p.counters(ih).stream)
-	if r.URL.Query().Has("head") {
-		k := fileKey{ih, idx}
-		if fr := p.bitrate(k); fr.bytesPerSec == 0 && t.FileComplete(idx) && isMP4(f.Path) {
-			// The pace needs the bitrate, and the first viewer's opening
-			// stream comes before the measure started above is done: a
-			// header on disk takes milliseconds to read.
-			p.measure(r.Context(), t, k, f)
-		}
-		fr := p.bitrate(k)
+	if head {
 		bps := cmp.Or(fr.bytesPerSec, defaultHeadBytes)
 		bw = bw.paced(max(minHeadBurst, fr.moovEnd+bps*int64(headBurstTime/time.Second)), int64(headPace*float64(bps)))
 	}
@@ -314,25 +311,33 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// bitrate returns what the node learnt of a file's MP4 header, zero while
-// it is unknown.
-func (p *Server) bitrate(k fileKey) fileRate {
+// fileRate returns what the node learnt of file k's MP4 header, zero
+// while it is unknown. The first request of an MP4 has it measured once:
+// in the background, or before fileRate returns with wait.
+func (p *Server) fileRate(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File, wait bool) fileRate {
+	p.rates.mu.Lock()
+	fr, known := p.rates.m[k]
+	first := !known && isMP4(f.Path)
+	if first {
+		p.rates.m[k] = fileRate{}
+	}
+	p.rates.mu.Unlock()
+	switch {
+	case !first:
+		return fr
+	case !wait:
+		go p.measure(context.Background(), t, k, f)
+		return fr
+	}
+	p.measure(ctx, t, k, f)
 	p.rates.mu.Lock()
 	defer p.rates.mu.Unlock()
 	return p.rates.m[k]
 }
 
-// readahead returns the readahead for a file: readaheadTime at its
-// bitrate, measured once from an MP4's movie header in the background,
-// and defaultReadahead until then or for other files.
-func (p *Server) readahead(t *swarm.Torrent, k fileKey, f swarm.File) int64 {
-	p.rates.mu.Lock()
-	defer p.rates.mu.Unlock()
-	fr, known := p.rates.m[k]
-	if !known && isMP4(f.Path) {
-		p.rates.m[k] = fileRate{}
-		go p.measure(context.Background(), t, k, f)
-	}
+// readahead returns the readahead for a file of rate fr: readaheadTime at
+// its bitrate, and defaultReadahead while that is unknown.
+func readahead(fr fileRate) int64 {
 	if fr.bytesPerSec == 0 {
 		return defaultReadahead
 	}
