@@ -478,13 +478,19 @@ export class Player {
   }
 
   /**
-   * handover moves the video from the node's opening stream to WebTorrent,
-   * once the opening stream has loaded the film's header.
+   * handover moves the video from the node's opening stream to WebTorrent
+   * without a visible hitch, once the opening stream has loaded the film's
+   * header: a second element loads WebTorrent's stream, seeks a little
+   * ahead of the playhead and waits there, ready; when the playhead
+   * reaches it, it takes the first one's place, listeners, captions and
+   * all. If it is not ready within handoverMS, the opening stream plays on
+   * and the next watch tries again.
    */
   private handover (p: P2P): void {
     const url = p.url(this.file.path)
     if (!url) return this.toStream(`the torrent has no file ${this.file.path}`)
-    if (this.video.readyState < HTMLMediaElement.HAVE_METADATA) {
+    const a = this.video
+    if (a.readyState < HTMLMediaElement.HAVE_METADATA) {
       // No header from the opening stream a second after peers are ready
       // (a long film's header is long): peers may bring it as soon.
       if (performance.now() - this.addedAt < 1000) return
@@ -493,20 +499,6 @@ export class Player {
       this.attach(0)
       return
     }
-    this.takeOver(url, 'p2p')
-  }
-
-  /**
-   * takeOver moves the video from the opening stream to url, for mode,
-   * without a visible hitch: a second element loads url, seeks a little
-   * ahead of the playhead and waits there, ready; when the playhead
-   * reaches it, it takes the first one's place, listeners, captions and
-   * all. If it is not ready within handoverMS, the opening stream plays on:
-   * WebTorrent is tried again at the next watch, /stream at once by a
-   * plain switch.
-   */
-  private takeOver (url: string, mode: Mode): void {
-    const a = this.video
     this.handing = true
     const b = a.cloneNode(false) as HTMLVideoElement
     b.removeAttribute('src')
@@ -522,20 +514,17 @@ export class Player {
       b.removeAttribute('src')
       b.load()
       this.handing = false
-      console.debug(`seedcast: hand-over to ${mode} deferred:`, why)
-      if (mode === 'stream' && this.mode === 'stream' && this.video === a) this.attach(a.currentTime)
+      console.debug('seedcast: hand-over to peers deferred:', why)
     }
     const arrive = () => {
-      if (this.file !== file || this.video !== a) return give('the file changed')
-      if (mode === 'p2p' && this.mode !== 'head') return give('the source changed')
-      if (b.error) return give(`media error ${b.error.code}`)
+      if (this.file !== file || this.video !== a || this.mode !== 'head') return give('the source changed')
       if (performance.now() - started > handoverMS) return give(`not ready within ${handoverMS / 1000} s`)
       const ready = !b.seeking && b.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA
       // Take over once the playhead reaches the waiting element, or at once
       // where the opening stream stalls or the viewer paused.
       if (ready && (a.currentTime >= b.currentTime - 0.04 || a.paused || a.readyState < HTMLMediaElement.HAVE_FUTURE_DATA)) {
         if (b.currentTime < a.currentTime - 0.25) b.currentTime = a.currentTime
-        return this.swap(a, b, mode)
+        return this.swap(a, b)
       }
       if (ready && b.currentTime < a.currentTime) b.currentTime = Math.min(a.currentTime + handoverLeadSec, a.duration)
       frame = requestAnimationFrame(arrive)
@@ -548,9 +537,9 @@ export class Player {
     b.src = url
   }
 
-  /** swap puts element b, ready at the playhead, in the place of a, playing for mode. */
-  private swap (a: HTMLVideoElement, b: HTMLVideoElement, mode: Mode): void {
-    if (this.mode === 'head') this.headBytes = this.bufferedBytes()
+  /** swap puts element b, ready at the playhead, in the place of a, playing from peers. */
+  private swap (a: HTMLVideoElement, b: HTMLVideoElement): void {
+    this.headBytes = this.bufferedBytes()
     this.switching = true
     for (const [ev, fn] of this.videoListeners) {
       a.removeEventListener(ev, fn)
@@ -567,8 +556,8 @@ export class Player {
     a.load()
     this.switching = false
     this.handing = false
-    this.mode = mode
-    mark(`source ${mode}`)
+    this.mode = 'p2p'
+    mark('source p2p')
     this.render()
   }
 
