@@ -528,13 +528,7 @@ func watch(ctx context.Context, page *testnet.Page, u string, seekFrac float64, 
 		return nil
 	})
 	if err != nil {
-		var state string
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if page.Eval(sctx, videoStateJS, &state) != nil {
-			state = "unknown"
-		}
-		v.Err = fmt.Errorf("no first frame within %v of navigating: %w; the page: %s", offloadFrameLimit, err, state)
+		v.Err = fmt.Errorf("no first frame within %v of navigating: %w; the page: %s", offloadFrameLimit, err, videoState(ctx, page))
 		return
 	}
 	v.FirstFrame = *st.FirstFrame / 1e3

@@ -94,6 +94,18 @@ const videoStateJS = `(() => {
   })
 })()`
 
+// videoState describes page's video for an error, within 5 s even after
+// ctx is done.
+func videoState(ctx context.Context, page *testnet.Page) string {
+	var state string
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if page.Eval(sctx, videoStateJS, &state) != nil {
+		return "unknown"
+	}
+	return state
+}
+
 // marksJS lists the watch page's performance marks, in ms since
 // navigation.
 const marksJS = `performance.getEntriesByType('mark').filter(m => m.name.startsWith('seedcast: ')).map(m => m.name.slice(10) + ' ' + Math.round(m.startTime)).join(', ')`
@@ -404,13 +416,7 @@ func visit(ctx context.Context, b *testing.B, e *env, chromiumFlags map[string]a
 		return nil
 	})
 	if err != nil {
-		var state string
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if page.Eval(sctx, videoStateJS, &state) != nil {
-			state = "unknown"
-		}
-		r.Err = fmt.Errorf("no first frame within %v of navigating (a stall?): %w; the page: %s", *flagFrameLimit, err, state)
+		r.Err = fmt.Errorf("no first frame within %v of navigating (a stall?): %w; the page: %s", *flagFrameLimit, err, videoState(ctx, page))
 		return page, r
 	}
 	r.FirstFrame = *ms / 1e3

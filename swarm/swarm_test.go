@@ -226,6 +226,14 @@ func fetchFrom(t *testing.T, leech, seed *Swarm, st *Torrent, want []byte) *Torr
 	if err != nil {
 		t.Fatal(err)
 	}
+	readWhole(t, lt, want)
+	return lt
+}
+
+// readWhole waits up to 30 s for lt's info, reads its first file whole and
+// checks it is want.
+func readWhole(t *testing.T, lt *Torrent, want []byte) {
+	t.Helper()
 	select {
 	case <-lt.GotInfo():
 	case <-time.After(30 * time.Second):
@@ -240,7 +248,6 @@ func fetchFrom(t *testing.T, leech, seed *Swarm, st *Torrent, want []byte) *Torr
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("download: %v, equal %v", err, bytes.Equal(got, want))
 	}
-	return lt
 }
 
 // TestOversizedRequest asks a seed for blocks as a peer on the wire: a
@@ -387,20 +394,7 @@ func TestAddConn(t *testing.T) {
 	if err := leech.AddConn(lt.InfoHash(), b, seed.PeerID(), true); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-lt.GotInfo():
-	case <-time.After(30 * time.Second):
-		t.Fatal("no metadata over the handed conn in 30 s")
-	}
-	r, err := lt.OpenFile(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	got, err := io.ReadAll(r)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("download over the handed conn: %v, equal %v", err, bytes.Equal(got, want))
-	}
+	readWhole(t, lt, want)
 	// The two seeds part once the leech is complete; its bytes stay
 	// counted under the conn's transport.
 	err = testnet.WaitFor(10*time.Second, func() error {
