@@ -22,8 +22,8 @@ var ErrConnected = errors.New("swarm: already connected to that peer")
 // peerIDPrefix starts the peer id of every seedcast node (state.peerID).
 const peerIDPrefix = "-SC"
 
-// IsSeedcastPeer reports whether id is a seedcast node's peer id.
-func IsSeedcastPeer(id [20]byte) bool { return string(id[:len(peerIDPrefix)]) == peerIDPrefix }
+// isSeedcastPeer reports whether id is a seedcast node's peer id.
+func isSeedcastPeer(id [20]byte) bool { return string(id[:len(peerIDPrefix)]) == peerIDPrefix }
 
 // AddConn hands torrent ih a conn that a transport such as WebRTC opened
 // to the peer whose id is remote; offered says whether this node made the
@@ -53,7 +53,7 @@ func (s *Swarm) addConn(ih infohash.Hash, c net.Conn, remote [20]byte, offered b
 	if t.HasPeer(remote) {
 		return ErrConnected
 	}
-	if !offered || !IsSeedcastPeer(remote) {
+	if !offered || !isSeedcastPeer(remote) {
 		if !s.conns.ln.deliver(c) {
 			return errors.New("swarm: too many conns waiting for their handshake")
 		}

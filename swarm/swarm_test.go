@@ -383,8 +383,8 @@ func TestAddConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !IsSeedcastPeer(seed.PeerID()) || IsSeedcastPeer([20]byte{'-', 'W', 'W'}) {
-		t.Fatal("IsSeedcastPeer does not tell seedcast's peer ids")
+	if !isSeedcastPeer(seed.PeerID()) || isSeedcastPeer([20]byte{'-', 'W', 'W'}) {
+		t.Fatal("isSeedcastPeer does not tell seedcast's peer ids")
 	}
 	a, b := connPair(t)
 	// The leech offered; the seed answered and waits for its handshake.
