@@ -52,9 +52,10 @@ type Config struct {
 
 // Transport makes WebRTC peer connections. Use New, then Run.
 type Transport struct {
-	cfg Config
-	log *slog.Logger
-	ice []ICEServer
+	cfg     Config
+	log     *slog.Logger
+	ice     []ICEServer
+	pionICE []pion.ICEServer // the same, in pion's form, for every PeerConnection
 
 	up      chan struct{} // closed once Run has opened the port
 	stopped chan struct{} // closed once Run has returned
@@ -110,6 +111,7 @@ func New(cfg Config) (*Transport, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "webrtc"),
 		ice:     servers,
+		pionICE: pionICEServers(servers),
 		up:      make(chan struct{}),
 		stopped: make(chan struct{}),
 		pcs:     make(map[*pion.PeerConnection]*time.Timer),
@@ -165,10 +167,10 @@ func ParseICEServer(s string) (ICEServer, error) {
 // pages whose peer connections should use the same.
 func (t *Transport) ICEServers() []ICEServer { return slices.Clone(t.ice) }
 
-// pionICEServers returns the servers in pion's form.
-func (t *Transport) pionICEServers() []pion.ICEServer {
+// pionICEServers returns servers in pion's form.
+func pionICEServers(servers []ICEServer) []pion.ICEServer {
 	var out []pion.ICEServer
-	for _, s := range t.ice {
+	for _, s := range servers {
 		ps := pion.ICEServer{URLs: s.URLs, Username: s.Username}
 		if s.Credential != "" {
 			ps.Credential = s.Credential
@@ -351,7 +353,7 @@ func (t *Transport) newPeerConnection(ctx context.Context, connectTimeout time.D
 	if t.closed {
 		return nil, ErrStopped
 	}
-	pc, err := t.api.NewPeerConnection(pion.Configuration{ICEServers: t.pionICEServers()})
+	pc, err := t.api.NewPeerConnection(pion.Configuration{ICEServers: t.pionICE})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}
