@@ -60,10 +60,17 @@ func mvhdDuration(moov []byte) (time.Duration, error) {
 	default:
 		return 0, errNoDuration
 	}
-	if timescale == 0 || duration == 0 || duration/timescale > uint64(1000*time.Hour/time.Second) {
+	if timescale == 0 || duration/timescale > uint64(1000*time.Hour/time.Second) {
 		return 0, errNoDuration
 	}
-	return time.Duration(duration) * time.Second / time.Duration(timescale), nil
+	// Whole seconds and the rest apart: duration×1e9 overflows for a
+	// 64-bit duration, and the rest (< timescale < 2³²) times 1e9 does not.
+	secs, rest := duration/timescale, duration%timescale
+	d := time.Duration(secs)*time.Second + time.Duration(rest*uint64(time.Second)/timescale)
+	if d <= 0 {
+		return 0, errNoDuration
+	}
+	return d, nil
 }
 
 // findBox returns the payload of the first box of type typ among the boxes

@@ -2,6 +2,7 @@ package player
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -135,6 +136,23 @@ func TestMP4Duration(t *testing.T) {
 	if _, err := mp4Duration(bytes.NewReader(make([]byte, 1000))); err == nil {
 		t.Error("zeros parsed as an MP4")
 	}
+	for _, tt := range []struct {
+		timescale uint32
+		duration  uint64
+		want      time.Duration // 0: an error
+	}{
+		{1000, 90_500, 90*time.Second + 500*time.Millisecond},
+		{1<<32 - 1, 1e13, 2328306437080 * time.Nanosecond}, // ×1e9 overflows int64
+		{1, 1 << 63, 0},   // longer than any film
+		{1000, 0, 0},      // no duration
+		{0, 1000, 0},      // no timescale
+		{1<<32 - 1, 1, 0}, // less than a nanosecond
+	} {
+		d, err := mp4Duration(bytes.NewReader(moovV1(tt.timescale, tt.duration)))
+		if tt.want == 0 && err == nil || tt.want != 0 && (err != nil || d != tt.want) {
+			t.Errorf("timescale %d, duration %d: %v, %v; want %v", tt.timescale, tt.duration, d, err, tt.want)
+		}
+	}
 	// The pilot is faststart: its moov box comes first, and a box starts
 	// where it ends.
 	pilot, err := os.ReadFile(f.Name())
@@ -150,6 +168,14 @@ func TestMP4Duration(t *testing.T) {
 	}
 }
 
+// moovV1 is a moov box holding only a version-1 movie header.
+func moovV1(timescale uint32, duration uint64) []byte {
+	b := []byte("\x00\x00\x00\x30moov\x00\x00\x00\x28mvhd\x01\x00\x00\x00")
+	b = append(b, make([]byte, 16)...) // creation and modification times
+	b = binary.BigEndian.AppendUint32(b, timescale)
+	return binary.BigEndian.AppendUint64(b, duration)
+}
+
 // FuzzMP4Duration checks that no file head crashes the box walker.
 func FuzzMP4Duration(f *testing.F) {
 	pilot, err := os.ReadFile(filepath.Join("..", "cmd", "seedcast", "pilot", "seedcast-pilot.mp4"))
@@ -159,6 +185,8 @@ func FuzzMP4Duration(f *testing.F) {
 	f.Add(pilot[:64<<10])
 	f.Add([]byte("\x00\x00\x00\x01moov\xff\xff\xff\xff\xff\xff\xff\xff"))
 	f.Add([]byte("\x00\x00\x00\x00moov\x00\x00\x00\x10mvhd\x01"))
+	// A duration whose ×1e9 overflows int64 (found by CI's fuzzing).
+	f.Add(moovV1(1<<32-1, 1e13))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := mp4Duration(bytes.NewReader(b))
 		if err == nil && d <= 0 {
