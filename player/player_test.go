@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
+	"golang.org/x/time/rate"
 )
 
 // testNode seeds files on loopback and serves the player's routes.
@@ -214,5 +216,39 @@ func TestUploadRate(t *testing.T) {
 		if took := time.Since(start); took < 1500*time.Millisecond {
 			t.Errorf("GET %s: 256 KiB in %v from a node capped at 128 KiB/s; want at least 1.5 s", route, took)
 		}
+	}
+}
+
+// TestBrowserReadsGoFirst checks that under an upload cap a browser's HTTP
+// read is served ahead of a peer that takes tokens politely, as anacrolix
+// does: while 192 KiB go to the browser at 128 KiB/s, the peer gets
+// almost nothing, where an equal share would be half.
+func TestBrowserReadsGoFirst(t *testing.T) {
+	lim := rate.NewLimiter(128<<10, 16<<10)
+	lim.AllowN(time.Now(), 16<<10) // the burst is spent, as on a busy node
+	req := httptest.NewRequest("GET", "/webseed/x", nil)
+	req.Header.Set("Sec-Fetch-Mode", "cors")
+	if !fromBrowser(req) || fromBrowser(httptest.NewRequest("GET", "/webseed/x", nil)) {
+		t.Fatal("fromBrowser does not tell a browser's request by its Sec-Fetch-Mode")
+	}
+	var served atomic.Int64
+	w := bodyWriter{ResponseWriter: httptest.NewRecorder(), ctx: t.Context(), lim: lim, n: &served, first: fromBrowser(req)}
+	done := make(chan struct{})
+	var peer int64
+	go func() {
+		defer close(done)
+		for served.Load() < 192<<10 {
+			if take(t.Context(), lim, 16<<10) != nil {
+				return
+			}
+			peer += 16 << 10
+		}
+	}()
+	if _, err := w.Write(make([]byte, 192<<10)); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if peer > 48<<10 {
+		t.Errorf("a polite peer took %d KiB while a browser read 192 KiB; want the browser first", peer>>10)
 	}
 }

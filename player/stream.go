@@ -95,15 +95,30 @@ type bodyWriter struct {
 	ctx context.Context // the request's: a client gone stops the wait
 	lim *rate.Limiter   // nil for no cap
 	n   *atomic.Int64
+	// first makes the body queue for the cap's tokens (WaitN) instead of
+	// taking them only when they are there: a viewer's page reads over
+	// HTTP what its playhead needs before any peer could deliver it (the
+	// deadline policy of the watch page), so under a cap it is served
+	// ahead of BitTorrent and WebRTC peers, which take tokens politely and
+	// retry after the queue's delay.
+	first bool
 
 	pace  *rate.Limiter // nil for no pace
 	burst int64         // bytes written before the pace applies
 	sent  *int64        // bytes written so far
 }
 
-// body returns w as a bodyWriter for r that counts into n.
+// body returns w as a bodyWriter for r that counts into n. Under an
+// upload cap a browser's read goes first (see bodyWriter.first).
 func (p *Server) body(w http.ResponseWriter, r *http.Request, n *atomic.Int64) bodyWriter {
-	return bodyWriter{ResponseWriter: w, ctx: r.Context(), lim: p.cfg.Swarm.UploadLimiter(), n: n}
+	return bodyWriter{ResponseWriter: w, ctx: r.Context(), lim: p.cfg.Swarm.UploadLimiter(), n: n, first: fromBrowser(r)}
+}
+
+// fromBrowser reports whether a browser made r: browsers send Fetch
+// Metadata (Sec-Fetch-Mode) with every request, a media element's and a
+// web seed's fetch alike; BitTorrent clients reading the web seed do not.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Mode") != ""
 }
 
 // take waits until n bytes of lim's tokens are there, and takes them. It
@@ -137,6 +152,9 @@ func take(ctx context.Context, lim *rate.Limiter, n int) error {
 	}
 }
 
+// waitN waits in lim's queue for n bytes of tokens.
+func waitN(ctx context.Context, lim *rate.Limiter, n int) error { return lim.WaitN(ctx, n) }
+
 // paced returns w paced at bytesPerSec once burst bytes are written.
 func (w bodyWriter) paced(burst, bytesPerSec int64) bodyWriter {
 	w.burst, w.sent = burst, new(int64)
@@ -163,7 +181,11 @@ func (w bodyWriter) Write(b []byte) (int, error) {
 			}
 		}
 		if w.lim != nil {
-			if err := take(w.ctx, w.lim, len(chunk)); err != nil {
+			wait := take
+			if w.first {
+				wait = waitN
+			}
+			if err := wait(w.ctx, w.lim, len(chunk)); err != nil {
 				return written, err
 			}
 		}
