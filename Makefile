@@ -57,6 +57,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMP4Duration$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./infohash/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDeliveryReport$$' -fuzztime $(FUZZTIME) ./player/
+	$(GO) test -run '^$$' -fuzz '^FuzzWireScanner$$' -fuzztime $(FUZZTIME) ./swarm/
 
 test: lint unit fuzz
 

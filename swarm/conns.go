@@ -53,6 +53,11 @@ func (s *Swarm) addConn(ih infohash.Hash, c net.Conn, remote [20]byte, offered b
 	if t.HasPeer(remote) {
 		return ErrConnected
 	}
+	if !isSeedcastPeer(remote) && !s.cfg.NoSuperSeed {
+		if ss := t.superSeed(); ss != nil {
+			c = ss.wrap(c)
+		}
+	}
 	if !offered || !isSeedcastPeer(remote) {
 		if !s.conns.ln.deliver(c) {
 			return errors.New("swarm: too many conns waiting for their handshake")

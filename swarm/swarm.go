@@ -60,6 +60,10 @@ type Config struct {
 	// transport: BitTorrent peers through the client, HTTP through
 	// UploadLimiter. Zero means no cap.
 	UploadRate int64
+	// NoSuperSeed tells browser peers of a complete torrent every piece
+	// at once, as to any other peer, instead of super-seeding to them
+	// (superseed.go).
+	NoSuperSeed bool
 	// NATIP, if valid, is the node's public IP behind 1:1 NAT: the
 	// tracker lists it to native clients in place of the local address
 	// they reached it at.

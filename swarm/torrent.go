@@ -28,6 +28,21 @@ type Torrent struct {
 	// the totals do not drop when a peer leaves.
 	goneMu sync.Mutex
 	gone   map[string]TransportStats
+
+	ssOnce sync.Once
+	ss     *superSeed // made when the first browser peer comes to a seed
+}
+
+// superSeed returns the torrent's super-seeding state if the node has
+// every piece, nil otherwise (a node still fetching announces what it has).
+func (t *Torrent) superSeed() *superSeed {
+	if !t.Seeding() {
+		return nil
+	}
+	t.ssOnce.Do(func() {
+		t.ss = newSuperSeed(t.t.NumPieces(), t.t.Info().PieceLength)
+	})
+	return t.ss
 }
 
 // InfoHash returns the v1 info hash.

@@ -35,6 +35,7 @@ type serveCmd struct {
 	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
 	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
 	P2PMinViewers    int      `name:"p2p-min-viewers" env:"SEEDCAST_P2P_MIN_VIEWERS" placeholder:"N" help:"Pages stream from this node alone until N viewers watch the same film (default 0: peer-to-peer from the first)."`
+	NoSuperSeed      bool     `name:"no-super-seed" env:"SEEDCAST_NO_SUPER_SEED" help:"Tell browser peers every piece at once instead of each a few that no viewer has yet (BEP 16 super-seeding)."`
 	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
@@ -97,6 +98,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			NoDHT:            c.NoDHT,
 			NoPortForwarding: c.NoPortForwarding,
 			UploadRate:       uploadRate,
+			NoSuperSeed:      c.NoSuperSeed,
 			NATIP:            natIP,
 			Announce:         announceURLs(base),
 			Trackers:         c.Tracker,
