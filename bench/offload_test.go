@@ -26,7 +26,7 @@ import (
 // 4 viewers joining 10 s apart, each playing at least 60 s of a 3-minute
 // film.
 var (
-	flagOffloadRows = flag.String("offload", "1234s", "which rows of the offload table to measure")
+	flagOffloadRows = flag.String("offload", "12345s", "which rows of the offload table to measure")
 	flagViewers     = flag.Int("offload-viewers", 4, "viewers per row of the offload table, each a Chromium in a host of its own")
 	flagJoinEvery   = flag.Duration("offload-join", 10*time.Second, "time between two viewers opening the page")
 	flagPlaySec     = flag.Float64("offload-play-sec", 60, "seconds of film every viewer plays (the seeker: to the end, if that is nearer)")
@@ -165,6 +165,7 @@ func BenchmarkOffload(b *testing.B) {
 		{Key: "2", Title: "seedcast /watch?deadline=0, the policy off", page: "watch", query: "?deadline=0"},
 		{Key: "3", Title: "reference: WebTorrent 3 page, the node's web seed and tracker", page: "plain"},
 		{Key: "4", Title: "(1) with the node's --upload-rate " + capRate + " (2 × the film's bitrate)", page: "watch", flags: []string{"--upload-rate", capRate}},
+		{Key: "5", Title: "(4) without super-seeding (--no-super-seed)", page: "watch", flags: []string{"--upload-rate", capRate, "--no-super-seed"}},
 		{Key: "s", Title: "seedcast /watch?p2p=0, one viewer: /stream", page: "watch", query: "?p2p=0", single: true},
 	}
 	measured := make([]row, len(rows))
@@ -875,7 +876,7 @@ func (rep offloadReport) Print(w io.Writer) {
 	atMost(fmt.Sprintf("node upload ÷ file, %d viewers, policy (1), interface", nv), v, ok, targetUpload(nv), "", false)
 	v, ok = upload("1", true)
 	atMost(fmt.Sprintf("node upload ÷ file, %d viewers, policy (1), API", nv), v, ok, targetUpload(nv), "", false)
-	for _, k := range []string{"2", "3", "4"} {
+	for _, k := range []string{"2", "3", "4", "5"} {
 		if v, ok := upload(k, false); ok {
 			api, _ := upload(k, true)
 			note := ""
@@ -884,6 +885,10 @@ func (rep offloadReport) Print(w io.Writer) {
 			}
 			fmt.Fprintf(tw, "node upload ÷ file (%s), interface / API\t%.2f / %.2f\t—%s\t\t\t\n", k, v, api, note)
 		}
+	}
+	if row, ok := rows["5"]; ok {
+		waits, sec := rebuffering(row)
+		fmt.Fprintf(tw, "rebuffering after the first frame, (5) without super-seeding\t%d (%.1f s)\t—\t\t\t\n", waits, sec)
 	}
 	if row, ok := rows["4"]; ok {
 		waits, sec, failed := 0, 0.0, 0
@@ -916,7 +921,7 @@ func (rep offloadReport) Print(w io.Writer) {
 	if ok {
 		atMost("  the same, the first viewer alone (viewer1 of (1))", w1[0]/medianOf(s1), true, targetFirstOverSelf, "", false)
 	}
-	for _, k := range []string{"1", "2", "4", "3"} {
+	for _, k := range []string{"1", "2", "4", "5", "3"} {
 		row, ok := rows[k]
 		if !ok {
 			continue
@@ -990,4 +995,13 @@ func (a apiTorrent) transportsString() string {
 		return "nothing sent"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// rebuffering sums the waits after the first frame of a row's viewers.
+func rebuffering(row *offloadRow) (waits int, sec float64) {
+	for _, v := range row.Run.Viewers {
+		waits += v.Waits
+		sec += v.WaitSec
+	}
+	return waits, sec
 }
