@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"image"
 	"image/color"
@@ -179,8 +180,8 @@ func TestWatchPage(t *testing.T) {
 // TestEmbedAcrossOrigins checks acceptance 3 of issue 5: a page of another
 // origin (another host of the test network) embeds the player with the
 // <iframe> of the node's oEmbed answer for a watch page, starts it through
-// the embed's postMessage API, and it plays; /oembed answers valid JSON for
-// a watch URL and 404 for other URLs, and the watch page carries its
+// the embed's postMessage API, and it plays; /oembed answers valid JSON and
+// XML for a watch URL and 404 for other URLs, and the watch page carries its
 // discovery link and Open Graph video tags.
 func TestEmbedAcrossOrigins(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -250,8 +251,18 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 			t.Errorf("GET /oembed?url=%s: %s, want 404: %s", u, res.Status, truncate([]byte(body), 200))
 		}
 	}
-	if res, _ := httpGet(ctx, t, client, origin+"/oembed?format=xml&url="+q(watchURL)); res.StatusCode != http.StatusNotImplemented {
-		t.Errorf("GET /oembed?format=xml: %s, want 501", res.Status)
+	var ox struct {
+		XMLName    xml.Name `xml:"oembed"`
+		Type       string   `xml:"type"`
+		HTML       string   `xml:"html"`
+		AuthorName string   `xml:"author_name"`
+	}
+	res, body = httpGet(ctx, t, client, origin+"/oembed?format=xml&url="+q(watchURL))
+	if err := xml.Unmarshal([]byte(body), &ox); res.StatusCode != http.StatusOK || err != nil {
+		t.Errorf("GET /oembed?format=xml: %s, %v in %s", res.Status, err, truncate([]byte(body), 400))
+	}
+	if ox.Type != "video" || ox.HTML != o.HTML || ox.AuthorName != strings.TrimPrefix(origin, "http://") {
+		t.Errorf("oEmbed answer in XML %+v, want the JSON one's iframe, by %s", ox, strings.TrimPrefix(origin, "http://"))
 	}
 
 	// The blog: a page of another origin, served from viewer1.

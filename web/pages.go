@@ -367,7 +367,10 @@ type playerView struct {
 	PosterURL string
 	WatchURL  string
 	EmbedURL  string
-	OEmbedURL string
+	// OEmbedURL and OEmbedXMLURL are the page's oEmbed answers, in JSON
+	// and in XML.
+	OEmbedURL    string
+	OEmbedXMLURL string
 	// StreamURL is the absolute /stream URL of the current file, for Open
 	// Graph; VideoType its MIME type, without parameters, if it is a
 	// video.
@@ -423,6 +426,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	pv.WatchURL = pub + "/watch/" + ih + fileQuery
 	pv.EmbedURL = pub + "/embed/" + ih + fileQuery
 	pv.OEmbedURL = pub + "/oembed?format=json&url=" + url.QueryEscape(pv.WatchURL)
+	pv.OEmbedXMLURL = pub + "/oembed?format=xml&url=" + url.QueryEscape(pv.WatchURL)
 	pv.StreamURL = s.base.Scheme + "://" + s.base.Host + pv.Current.URL
 	if pv.Current.Kind == kindVideo {
 		pv.VideoType = essence(pv.Current.Type)
