@@ -433,8 +433,9 @@ func TestBundlePage(t *testing.T) {
 
 // TestPageErrors checks acceptance 4 of issue 5 for the pages: an unknown
 // info hash is 404, a malformed one 400, a file that the torrent lacks 404,
-// each a page that says so; and what a torrent names (here a file name with
-// markup) is escaped in every page.
+// each a page that says so, without the site's masthead in an embed; and
+// what a torrent names (here a file name with markup) is escaped in every
+// page.
 func TestPageErrors(t *testing.T) {
 	t.Parallel()
 	requireWebBuild(t)
@@ -491,6 +492,10 @@ func TestPageErrors(t *testing.T) {
 			if strings.Contains(body, raw) {
 				t.Errorf("GET %s: body holds %q unescaped", tc.path, raw)
 			}
+		}
+		// An embed shows in another site's iframe: its errors come bare.
+		if strings.HasPrefix(tc.path, "/embed/") && tc.code != http.StatusOK && strings.Contains(body, `class="masthead"`) {
+			t.Errorf("GET %s: an embed's error page carries the site's masthead", tc.path)
 		}
 	}
 }

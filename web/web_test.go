@@ -322,6 +322,50 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// TestEmbedErrorPage checks that an embed's error, and its page for a
+// torrent still without metadata, show in the embedding site's iframe
+// bare: the message and a link out, without the site's masthead, which
+// the watch page's errors keep.
+func TestEmbedErrorPage(t *testing.T) {
+	srv := newTestServer(t, testLibrary(t), testDist())
+	for _, tc := range []struct {
+		path     string
+		code     int
+		embed    bool
+		want     string
+		frameAll bool
+	}{
+		{"/embed/" + strings.Repeat("ab", 20), 404, true, "No torrent abababababababababababababababababababab on this node.", true},
+		{"/embed/xyz", 400, true, "bad info hash", true},
+		{"/embed/" + bundleIH + "?file=9", 404, true, "No file 9 in this torrent", true},
+		{"/embed/" + magnetIH, 503, true, "still fetching the torrent's metadata", true},
+		{"/watch/" + strings.Repeat("ab", 20), 404, false, "No torrent abababababababababababababababababababab on this node.", false},
+		{"/watch/" + magnetIH, 503, false, "still fetching the torrent's metadata", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			res, body := get(t, srv.Client(), srv.URL+tc.path)
+			if res.StatusCode != tc.code {
+				t.Errorf("%s, want %d", res.Status, tc.code)
+			}
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("body lacks %q:\n%s", tc.want, body)
+			}
+			if got := strings.Contains(body, `class="masthead"`); got == tc.embed {
+				t.Errorf("masthead shown: %v; want it only outside embeds:\n%s", got, body)
+			}
+			if got := strings.Contains(body, `class="page-embed"`); got != tc.embed {
+				t.Errorf("bare embed body: %v, want %v", got, tc.embed)
+			}
+			if tc.embed && !strings.Contains(body, `target="_blank"`) && tc.code != 503 {
+				t.Errorf("an embed's error has no link out of the iframe:\n%s", body)
+			}
+			if fa := strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "frame-ancestors *"); fa != tc.frameAll {
+				t.Errorf("frame-ancestors * %v, want %v", fa, tc.frameAll)
+			}
+		})
+	}
+}
+
 // checkNoInlineScript fails the test if a page has an inline script or an
 // event handler attribute, which the pages' policy would block.
 func checkNoInlineScript(t testing.TB, name, body string) {
