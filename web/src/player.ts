@@ -137,6 +137,12 @@ export class Player {
   private scrubbing = false
   /** caption is the index of the captions shown, -1 for none. */
   private caption = -1
+  /**
+   * autoMuted is set while the video is muted because the browser refused
+   * to play it with sound without a gesture; the viewer's next gesture to
+   * play brings the sound back.
+   */
+  private autoMuted = false
   /** videoListeners are the video's listeners, moved to the new element at a hand-over. */
   private readonly videoListeners: Array<[string, EventListener]> = []
   /** handing is set while a hand-over to peer-to-peer is under way. */
@@ -292,9 +298,15 @@ export class Player {
   }
 
   toggleMute (): void {
-    this.video.muted = !this.video.muted
-    this.ui.unmute.hidden = true
+    this.setMuted(!this.video.muted)
     this.flash(this.video.muted ? 'Muted' : 'Sound on')
+  }
+
+  /** setMuted mutes or unmutes the video, as the viewer asks. */
+  setMuted (muted: boolean): void {
+    this.video.muted = muted
+    this.autoMuted = false
+    this.ui.unmute.hidden = true
   }
 
   toggleFullscreen (): void {
@@ -565,10 +577,15 @@ export class Player {
     const v = this.video
     // attach plays once there is a source (not a preview frame's).
     if (this.mode === 'idle' || this.mode === 'connecting') return
+    // A gesture to play (a click on play, a key, a file picked from the
+    // list) brings back the sound that an autoplay went without. Without
+    // the User Activation API, play tries with sound and falls back below.
+    if (this.autoMuted && navigator.userActivation?.isActive !== false) this.setMuted(false)
     v.play().catch((err: DOMException) => {
       if (err.name === 'NotAllowedError' && !v.muted) {
         // No sound without a gesture here: play muted and offer sound.
         v.muted = true
+        this.autoMuted = true
         this.ui.unmute.hidden = false
         v.play().catch(() => { this.wantPlay = false; this.render() })
         return
@@ -722,10 +739,7 @@ export class Player {
     mute.addEventListener('click', () => this.toggleMute())
     cc.addEventListener('click', () => this.cycleCaptions())
     fs.addEventListener('click', () => this.toggleFullscreen())
-    unmute.addEventListener('click', () => {
-      this.video.muted = false
-      unmute.hidden = true
-    })
+    unmute.addEventListener('click', () => this.setMuted(false))
     document.addEventListener('fullscreenchange', () => {
       this.root.classList.toggle('fullscreen', document.fullscreenElement === this.root)
     })
