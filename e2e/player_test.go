@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -21,6 +23,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/seedcast/seedcast/e2e/testnet"
 )
@@ -76,6 +80,10 @@ const blockWebRTC = `(() => {
 // is the node's.
 //
 // Each way saves a screenshot at desktop size, and p2p one at phone size too.
+// In p2p the controls are driven as a person would, with the mouse, the
+// keyboard and, at phone size, a finger (issue 10): the keys, the volume
+// slider, the speed menu, Home and End on the seek bar, picture-in-picture,
+// and a tap that shows the faded controls without pausing.
 func TestWatchPage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
@@ -154,10 +162,12 @@ func TestWatchPage(t *testing.T) {
 			screenshot(ctx, t, page, artifacts, "watch-"+tc.name+"-desktop")
 			if tc.name == "p2p" {
 				checkKeys(ctx, t, page)
+				checkControls(ctx, t, page)
 				if err := page.Viewport(ctx, 390, 844, true); err != nil {
 					t.Fatal(err)
 				}
 				screenshot(ctx, t, page, artifacts, "watch-"+tc.name+"-phone")
+				checkTap(ctx, t, page)
 			}
 
 			if console := page.Console(); strings.Contains(console, "Refused to") {
@@ -179,9 +189,11 @@ func TestWatchPage(t *testing.T) {
 // TestEmbedAcrossOrigins checks acceptance 3 of issue 5: a page of another
 // origin (another host of the test network) embeds the player with the
 // <iframe> of the node's oEmbed answer for a watch page, starts it through
-// the embed's postMessage API, and it plays; /oembed answers valid JSON for
-// a watch URL and 404 for other URLs, and the watch page carries its
-// discovery link and Open Graph video tags.
+// the embed's postMessage API, and it plays; /oembed answers valid JSON and
+// XML for a watch URL and 404 for other URLs, and the watch page carries its
+// discovery link and Open Graph video tags. The embed alone plays with
+// sound on a click and its speed menu opens inside it; an embed's error
+// page has no masthead.
 func TestEmbedAcrossOrigins(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
@@ -250,8 +262,18 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 			t.Errorf("GET /oembed?url=%s: %s, want 404: %s", u, res.Status, truncate([]byte(body), 200))
 		}
 	}
-	if res, _ := httpGet(ctx, t, client, origin+"/oembed?format=xml&url="+q(watchURL)); res.StatusCode != http.StatusNotImplemented {
-		t.Errorf("GET /oembed?format=xml: %s, want 501", res.Status)
+	var ox struct {
+		XMLName    xml.Name `xml:"oembed"`
+		Type       string   `xml:"type"`
+		HTML       string   `xml:"html"`
+		AuthorName string   `xml:"author_name"`
+	}
+	res, body = httpGet(ctx, t, client, origin+"/oembed?format=xml&url="+q(watchURL))
+	if err := xml.Unmarshal([]byte(body), &ox); res.StatusCode != http.StatusOK || err != nil {
+		t.Errorf("GET /oembed?format=xml: %s, %v in %s", res.Status, err, truncate([]byte(body), 400))
+	}
+	if ox.Type != "video" || ox.HTML != o.HTML || ox.AuthorName != strings.TrimPrefix(origin, "http://") {
+		t.Errorf("oEmbed answer in XML %+v, want the JSON one's iframe, by %s", ox, strings.TrimPrefix(origin, "http://"))
 	}
 
 	// The blog: a page of another origin, served from viewer1.
@@ -291,12 +313,82 @@ func TestEmbedAcrossOrigins(t *testing.T) {
 		t.Errorf("the embed reports mode %q, want p2p or stream", got.Mode)
 	}
 	screenshot(ctx, t, page, artifacts, "embed-in-host-page")
+
+	// The embed alone, at an iframe's size: a click on play plays with
+	// sound; the speed menu opens inside the player and sets the speed.
+	if err := page.Viewport(ctx, 640, 360, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Open(ctx, embedURL); err != nil {
+		t.Fatal(err)
+	}
+	clickOn(ctx, t, page, `[data-role="bigplay"]`)
+	var alone struct {
+		Playing, Muted bool
+		MenuInside     bool
+	}
+	evalJS(ctx, t, page, "playing the embed", `
+  return { playing: await until(() => video().currentTime > 0.5 && !video().paused, 30000), muted: video().muted }`, &alone)
+	if !alone.Playing || alone.Muted {
+		t.Errorf("a click on the embed's play: playing %v, muted %v; want playing with sound", alone.Playing, alone.Muted)
+	}
+	clickOn(ctx, t, page, `[data-role="speed"]`)
+	evalJS(ctx, t, page, "opening the embed's speed menu", `
+  const m = $('[data-role="speed-menu"]')
+  await until(() => !m.hidden, 2000)
+  const r = m.getBoundingClientRect(), p = player.getBoundingClientRect()
+  ;[...m.children].find(b => b.textContent === '2×').id = 'e2e-2x'
+  return { menuInside: !m.hidden && r.top >= p.top && r.bottom <= p.bottom && r.left >= p.left && r.right <= p.right }`, &alone)
+	if !alone.MenuInside {
+		t.Error("the embed's speed menu does not open inside the player")
+	}
+	screenshot(ctx, t, page, artifacts, "embed-speed-menu")
+	clickOn(ctx, t, page, "#e2e-2x")
+	var rate float64
+	evalJS(ctx, t, page, "picking 2×", `
+  await until(() => video().playbackRate === 2, 2000)
+  return video().playbackRate`, &rate)
+	if rate != 2 {
+		t.Errorf("2× picked in the embed: playbackRate %v", rate)
+	}
+	// A click on the video while the menu is open only closes it.
+	clickOn(ctx, t, page, `[data-role="speed"]`)
+	evalJS(ctx, t, page, "opening the embed's speed menu again", `return await until(() => !$('[data-role="speed-menu"]').hidden, 2000)`, new(bool))
+	clickOn(ctx, t, page, "video")
+	var outside struct{ Closed, Paused bool }
+	evalJS(ctx, t, page, "clicking beside the menu", `
+  const closed = await until(() => $('[data-role="speed-menu"]').hidden, 2000)
+  // A click that paused would show by now.
+  await new Promise(resolve => setTimeout(resolve, 300))
+  return { closed, paused: video().paused }`, &outside)
+	if !outside.Closed || outside.Paused {
+		t.Errorf("a click on the video with the speed menu open: menu closed %v, video paused %v; want closed, playing", outside.Closed, outside.Paused)
+	}
+
+	// An embed of a torrent the node lacks: the error alone, without the
+	// site's masthead.
+	if err := page.Open(ctx, origin+"/embed/"+strings.Repeat("0", 40)); err != nil {
+		t.Fatal(err)
+	}
+	var bare struct {
+		Masthead bool
+		Text     string
+	}
+	if err := page.Eval(ctx, `({ masthead: !!document.querySelector('.masthead, nav'), text: document.body.innerText })`, &bare); err != nil {
+		t.Fatal(err)
+	}
+	if bare.Masthead || !strings.Contains(bare.Text, "No torrent") {
+		t.Errorf("an embed's error page: masthead %v, text %q; want the error alone", bare.Masthead, bare.Text)
+	}
+	screenshot(ctx, t, page, artifacts, "embed-error")
 }
 
 // TestBundlePage checks a multi-file torrent on the watch page: it lists
 // every file; the poster of the bundle is the video's; SubRip captions,
-// converted in the page, show with their markup when c is pressed; a text
-// file previews inline. It saves screenshots at desktop and phone sizes.
+// converted in the page, show with their markup when c is pressed, and the
+// captions menu switches between them; a text file previews inline. Where
+// the browser lets the page autoplay only muted, a click on play brings the
+// sound. It saves screenshots at desktop and phone sizes.
 func TestBundlePage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -345,11 +437,14 @@ func TestBundlePage(t *testing.T) {
 		t.Fatalf("/api/torrents = %+v, want one torrent of 5 files", list)
 	}
 	ih := list[0].Infohash
-	page := tn.StartChromium(ctx, t, "viewer1", chromium, origin)
+	// The policy of Chromium outside headless mode: no sound before a
+	// gesture, so the watch page's autoplay goes muted.
+	page := tn.StartChromiumFlags(ctx, t, "viewer1", chromium, map[string]any{"autoplay-policy": "document-user-activation-required"}, origin)
 	if err := page.Viewport(ctx, 1280, 800, false); err != nil {
 		t.Fatal(err)
 	}
 	play(ctx, t, page, origin+"/watch/"+ih)
+	checkClickUnmutes(ctx, t, page)
 
 	var got struct {
 		Files    []string
@@ -406,6 +501,7 @@ func TestBundlePage(t *testing.T) {
 	if want := "/stream/" + ih + "/Night%20Train/notes.txt?download"; got.Download != want {
 		t.Errorf("notes.txt downloads from %q, want %q", got.Download, want)
 	}
+	checkCaptionsMenu(ctx, t, page)
 	screenshot(ctx, t, page, artifacts, "bundle-desktop")
 	if err := page.Viewport(ctx, 390, 844, true); err != nil {
 		t.Fatal(err)
@@ -422,8 +518,9 @@ func TestBundlePage(t *testing.T) {
 
 // TestPageErrors checks acceptance 4 of issue 5 for the pages: an unknown
 // info hash is 404, a malformed one 400, a file that the torrent lacks 404,
-// each a page that says so; and what a torrent names (here a file name with
-// markup) is escaped in every page.
+// each a page that says so, without the site's masthead in an embed; and
+// what a torrent names (here a file name with markup) is escaped in every
+// page.
 func TestPageErrors(t *testing.T) {
 	t.Parallel()
 	requireWebBuild(t)
@@ -480,6 +577,10 @@ func TestPageErrors(t *testing.T) {
 			if strings.Contains(body, raw) {
 				t.Errorf("GET %s: body holds %q unescaped", tc.path, raw)
 			}
+		}
+		// An embed shows in another site's iframe: its errors come bare.
+		if strings.HasPrefix(tc.path, "/embed/") && tc.code != http.StatusOK && strings.Contains(body, `class="masthead"`) {
+			t.Errorf("GET %s: an embed's error page carries the site's masthead", tc.path)
 		}
 	}
 }
@@ -602,6 +703,306 @@ func checkKeys(ctx context.Context, t *testing.T, page *testnet.Page) {
 	}
 	if got.Back < 4 || got.Back > 6 {
 		t.Errorf("the left arrow moved the video back %.2f s, want 5", got.Back)
+	}
+}
+
+// checkClickUnmutes checks that a watch page whose autoplay the browser
+// allowed only muted plays with sound once the viewer clicks play.
+func checkClickUnmutes(ctx context.Context, t *testing.T, page *testnet.Page) {
+	t.Helper()
+	var auto struct{ Muted, Offered, Paused bool }
+	evalJS(ctx, t, page, "pausing", `
+  const muted = video().muted
+  const offered = !$('[data-role="unmute"]').hidden
+  // A key from script is no gesture: the page stays without one.
+  document.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', bubbles: true, cancelable: true }))
+  return { muted, offered, paused: await until(() => video().paused, 2000) }`, &auto)
+	if !auto.Muted || !auto.Offered || !auto.Paused {
+		t.Fatalf("without a gesture the page autoplayed muted: %v, offering sound: %v; k paused: %v; want all three", auto.Muted, auto.Offered, auto.Paused)
+	}
+	clickOn(ctx, t, page, `[data-role="play"]`)
+	var clicked struct{ Playing, Muted, Offered bool }
+	evalJS(ctx, t, page, "playing by a click", `
+  const playing = await until(() => !video().paused, 5000)
+  return { playing, muted: video().muted, offered: !$('[data-role="unmute"]').hidden }`, &clicked)
+	if !clicked.Playing || clicked.Muted || clicked.Offered {
+		t.Errorf("a click on play: playing %v, muted %v, still offering sound %v; want playing with sound", clicked.Playing, clicked.Muted, clicked.Offered)
+	}
+}
+
+// checkCaptionsMenu checks the captions menu of a watch page whose video
+// has English and French captions, English shown: it lists Off and both,
+// English checked; a click on French shows French, on Off none; c still
+// steps through them.
+func checkCaptionsMenu(ctx context.Context, t *testing.T, page *testnet.Page) {
+	t.Helper()
+	pick := func(label string) {
+		t.Helper()
+		clickOn(ctx, t, page, `[data-role="cc"]`)
+		var items []string
+		evalJS(ctx, t, page, "opening the captions menu", `
+  const m = $('[data-role="cc-menu"]')
+  await until(() => !m.hidden, 2000)
+  const items = [...m.querySelectorAll('[role="menuitemradio"]')]
+  const item = items.find(b => b.textContent === `+fmt.Sprintf("%q", label)+`)
+  if (item) item.id = 'e2e-item'
+  return items.map(b => b.textContent + (b.getAttribute('aria-checked') === 'true' ? ' ✓' : ''))`, &items)
+		t.Logf("captions menu: %q", items)
+		if len(items) != 3 || items[0][:3] != "Off" {
+			t.Fatalf("the captions menu lists %q, want Off, English and French", items)
+		}
+		clickOn(ctx, t, page, "#e2e-item")
+	}
+	type shown struct {
+		Modes   []string
+		Caption string
+		On      bool
+	}
+	const read = `
+  await until(() => $('[data-role="cc-menu"]').hidden, 2000)
+  return { modes: [...video().textTracks].map(t => t.mode), caption: $('[data-role="captions"]').textContent, on: $('[data-role="cc"]').classList.contains('on') }`
+	var got shown
+	// Both cues run from 0.2 s to 30 s.
+	evalJS(ctx, t, page, "seeking to 1 s", `video().currentTime = 1; return true`, new(bool))
+	pick("French")
+	evalJS(ctx, t, page, "showing French", `
+  await until(() => $('[data-role="captions"]').textContent.startsWith('Le dernier'), 3000)`+read, &got)
+	if !slices.Equal(got.Modes, []string{"disabled", "hidden"}) || got.Caption != "Le dernier train part à minuit." || !got.On {
+		t.Errorf("French picked from the menu: track modes %q, captions %q, button on %v; want the French track, its cue, on", got.Modes, got.Caption, got.On)
+	}
+	pick("Off")
+	evalJS(ctx, t, page, "captions off", read, &got)
+	if !slices.Equal(got.Modes, []string{"disabled", "disabled"}) || got.Caption != "" || got.On {
+		t.Errorf("Off picked from the menu: track modes %q, captions %q, button on %v; want none", got.Modes, got.Caption, got.On)
+	}
+	press(ctx, t, page, "c")
+	evalJS(ctx, t, page, "c after Off", `
+  await until(() => video().textTracks[0].mode === 'hidden', 2000)`+read, &got)
+	if !slices.Equal(got.Modes, []string{"hidden", "disabled"}) {
+		t.Errorf("c after Off: track modes %q, want English", got.Modes)
+	}
+}
+
+// center scrolls the element that selector matches into view and returns
+// its middle, in CSS pixels of the viewport.
+func center(ctx context.Context, t *testing.T, page *testnet.Page, selector string) (x, y float64) {
+	t.Helper()
+	var xy []float64
+	err := page.Eval(ctx, fmt.Sprintf(`(() => {
+  const el = document.querySelector(%q)
+  el.scrollIntoView({ block: 'nearest' })
+  const r = el.getBoundingClientRect()
+  return [r.x + r.width / 2, r.y + r.height / 2]
+})()`, selector), &xy)
+	if err != nil || len(xy) != 2 {
+		t.Fatalf("finding %s: %v", selector, err)
+	}
+	return xy[0], xy[1]
+}
+
+// clickOn clicks the middle of the element that selector matches with the
+// mouse, as a person does.
+func clickOn(ctx context.Context, t *testing.T, page *testnet.Page, selector string) {
+	t.Helper()
+	x, y := center(ctx, t, page, selector)
+	if err := page.Click(ctx, x, y); err != nil {
+		t.Fatalf("clicking %s: %v", selector, err)
+	}
+}
+
+// press types keys into the focused element of page, failing the test if
+// it cannot.
+func press(ctx context.Context, t *testing.T, page *testnet.Page, keys string) {
+	t.Helper()
+	if err := page.Press(ctx, keys); err != nil {
+		t.Fatalf("pressing %q: %v", keys, err)
+	}
+}
+
+// evalJS evaluates expr, the body of an async function, in page into out,
+// failing the test if it cannot. It declares until, video() (the page
+// replaces its video element when it hands over to its peers), player and
+// $, a query in the player. out keeps the fields that expr does not
+// return.
+func evalJS(ctx context.Context, t *testing.T, page *testnet.Page, what, expr string, out any) {
+	t.Helper()
+	err := page.Eval(ctx, `(async () => {
+`+untilJS+`
+  const video = () => document.querySelector('video')
+  const player = document.querySelector('[data-player]')
+  const $ = s => player.querySelector(s)
+`+expr+`
+})()`, out)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// checkControls checks the controls of a playing watch page with a real
+// mouse and keyboard: the volume slider, the speed menu, Home and End on
+// the seek bar and picture-in-picture where the browser has it.
+func checkControls(ctx context.Context, t *testing.T, page *testnet.Page) {
+	t.Helper()
+
+	// Volume: Home on the focused slider mutes; each right arrow adds 5 %,
+	// unmuted, and neither key seeks, as the arrows do elsewhere.
+	var vol struct {
+		Focused, MutedAtHome, Muted bool
+		SliderAtHome, Text          string
+		Volume, Moved               float64
+	}
+	evalJS(ctx, t, page, "focusing the volume", `
+  const s = $('[data-role="volume"]')
+  s.focus()
+  window.seekedBefore = video().currentTime
+  return { focused: document.activeElement === s }`, &vol)
+	if !vol.Focused {
+		t.Fatal("the volume slider takes no focus")
+	}
+	press(ctx, t, page, kb.Home)
+	evalJS(ctx, t, page, "reading the volume", `
+  const s = $('[data-role="volume"]')
+  await until(() => video().muted, 2000)
+  return { mutedAtHome: video().muted, sliderAtHome: s.value }`, &vol)
+	press(ctx, t, page, strings.Repeat(kb.ArrowRight, 8))
+	evalJS(ctx, t, page, "reading the volume", `
+  const s = $('[data-role="volume"]')
+  // The slider's label follows the video's volumechange event.
+  await until(() => !video().muted && Math.abs(video().volume - 0.4) < 0.01 && s.getAttribute('aria-valuetext') === '40 %', 2000)
+  return { muted: video().muted, volume: video().volume, text: s.getAttribute('aria-valuetext'), moved: video().currentTime - window.seekedBefore }`, &vol)
+	t.Logf("volume: %+v", vol)
+	if !vol.MutedAtHome || vol.SliderAtHome != "0" {
+		t.Errorf("Home on the volume slider: muted %v, slider at %q; want muted at 0", vol.MutedAtHome, vol.SliderAtHome)
+	}
+	if vol.Muted || math.Abs(vol.Volume-0.4) > 0.01 || vol.Text != "40 %" {
+		t.Errorf("eight right arrows on the volume slider: muted %v, volume %.2f, aria-valuetext %q; want 0.40 with sound, \"40 %%\"", vol.Muted, vol.Volume, vol.Text)
+	}
+	if vol.Moved < -1 || vol.Moved > 4 {
+		t.Errorf("the keys of the volume slider moved the video by %.1f s: the arrows seeked", vol.Moved)
+	}
+
+	// Speed: the menu opens on a click, on its checked item; the arrows and
+	// Enter pick 1.5×, and it closes with the focus back on its button.
+	clickOn(ctx, t, page, `[data-role="speed"]`)
+	var menu struct {
+		Open     bool
+		Expanded string
+		Focused  string
+		Items    []string
+	}
+	evalJS(ctx, t, page, "opening the speed menu", `
+  const m = $('[data-role="speed-menu"]')
+  await until(() => !m.hidden, 2000)
+  return { open: !m.hidden, expanded: $('[data-role="speed"]').getAttribute('aria-expanded'), focused: document.activeElement.textContent + ' ' + document.activeElement.getAttribute('aria-checked'),
+    items: [...m.querySelectorAll('[role="menuitemradio"]')].map(b => b.textContent) }`, &menu)
+	wantItems := []string{"0.5×", "0.75×", "Normal", "1.25×", "1.5×", "1.75×", "2×"}
+	if !menu.Open || menu.Expanded != "true" || menu.Focused != "Normal true" || !slices.Equal(menu.Items, wantItems) {
+		t.Errorf("the speed menu: open %v, aria-expanded %s, focus on %q, items %q; want open on Normal, checked, of %q", menu.Open, menu.Expanded, menu.Focused, menu.Items, wantItems)
+	}
+	press(ctx, t, page, kb.ArrowDown+kb.ArrowDown+kb.Enter)
+	var speed struct {
+		Rate         float64
+		Closed, Back bool
+		Label        string
+	}
+	evalJS(ctx, t, page, "picking a speed", `
+  await until(() => video().playbackRate === 1.5 && $('[data-role="rate"]').textContent === '1.5×', 2000)
+  return { rate: video().playbackRate, closed: $('[data-role="speed-menu"]').hidden, back: document.activeElement === $('[data-role="speed"]'), label: $('[data-role="rate"]').textContent }`, &speed)
+	if speed.Rate != 1.5 || !speed.Closed || !speed.Back || speed.Label != "1.5×" {
+		t.Errorf("down, down, Enter in the speed menu: rate %v, menu closed %v, focus back on its button %v, label %q; want 1.5, closed, back, 1.5×", speed.Rate, speed.Closed, speed.Back, speed.Label)
+	}
+	clickOn(ctx, t, page, `[data-role="speed"]`)
+	evalJS(ctx, t, page, "opening the speed menu again", `
+  await until(() => !$('[data-role="speed-menu"]').hidden, 2000)
+  const normal = [...$('[data-role="speed-menu"]').children].find(b => b.textContent === 'Normal')
+  normal.id = 'e2e-normal'
+  return true`, new(bool))
+	clickOn(ctx, t, page, "#e2e-normal")
+	evalJS(ctx, t, page, "picking Normal", `
+  await until(() => video().playbackRate === 1, 2000)
+  return { rate: video().playbackRate, closed: $('[data-role="speed-menu"]').hidden }`, &speed)
+	if speed.Rate != 1 || !speed.Closed {
+		t.Errorf("a click on Normal: rate %v, menu closed %v; want 1, closed", speed.Rate, speed.Closed)
+	}
+
+	// The seek bar: End goes to the end, where the video ends; Home to the
+	// start, and k plays from there.
+	evalJS(ctx, t, page, "focusing the seek bar", `$('[data-role="scrub"]').focus(); return true`, new(bool))
+	press(ctx, t, page, kb.End)
+	var ends struct{ AtEnd, AtStart, Playing bool }
+	evalJS(ctx, t, page, "End on the seek bar", `
+  return { atEnd: await until(() => video().ended, 10000) }`, &ends)
+	press(ctx, t, page, kb.Home)
+	evalJS(ctx, t, page, "Home on the seek bar", `
+  return { atStart: await until(() => video().currentTime < 1 && !video().ended, 5000) }`, &ends)
+	press(ctx, t, page, "k")
+	evalJS(ctx, t, page, "playing again", `
+  return { playing: await until(() => !video().paused, 5000) }`, &ends)
+	if !ends.AtEnd || !ends.AtStart || !ends.Playing {
+		t.Errorf("End on the seek bar reached the end: %v; Home the start: %v; k played again: %v", ends.AtEnd, ends.AtStart, ends.Playing)
+	}
+
+	// Picture-in-picture: the button shows where the browser has it, and
+	// takes the video in and out.
+	var pip struct {
+		Enabled, Hidden bool
+		In, Out         bool
+		Pressed         string
+	}
+	evalJS(ctx, t, page, "reading picture-in-picture", `
+  return { enabled: document.pictureInPictureEnabled === true, hidden: $('[data-role="pip"]').hidden }`, &pip)
+	t.Logf("picture-in-picture: enabled %v, button hidden %v", pip.Enabled, pip.Hidden)
+	if pip.Hidden == pip.Enabled {
+		t.Fatalf("document.pictureInPictureEnabled is %v but the button is hidden: %v", pip.Enabled, pip.Hidden)
+	}
+	if !pip.Enabled {
+		return
+	}
+	clickOn(ctx, t, page, `[data-role="pip"]`)
+	evalJS(ctx, t, page, "entering picture-in-picture", `
+  const inPiP = await until(() => document.pictureInPictureElement === video(), 5000)
+  await until(() => $('[data-role="pip"]').getAttribute('aria-pressed') === 'true', 1000)
+  return { in: inPiP, pressed: $('[data-role="pip"]').getAttribute('aria-pressed') }`, &pip)
+	clickOn(ctx, t, page, `[data-role="pip"]`)
+	evalJS(ctx, t, page, "leaving picture-in-picture", `
+  return { out: await until(() => document.pictureInPictureElement === null, 5000) }`, &pip)
+	if !pip.In || pip.Pressed != "true" || !pip.Out {
+		t.Errorf("the picture-in-picture button: in %v (aria-pressed %s), out again %v; want in, pressed, and out", pip.In, pip.Pressed, pip.Out)
+	}
+}
+
+// checkTap checks the player of a playing watch page on a touch screen:
+// once the controls have faded, one tap on the video shows them and does
+// not pause; the next tap pauses.
+func checkTap(ctx context.Context, t *testing.T, page *testnet.Page) {
+	t.Helper()
+	var faded bool
+	evalJS(ctx, t, page, "waiting for the controls to fade", `
+  await until(() => !video().paused, 5000)
+  return await until(() => player.classList.contains('idle'), 6000)`, &faded)
+	if !faded {
+		t.Fatal("the controls did not fade while the video played")
+	}
+	x, y := center(ctx, t, page, "video")
+	if err := page.Tap(ctx, x, y); err != nil {
+		t.Fatal(err)
+	}
+	var first struct{ Shown, Paused bool }
+	evalJS(ctx, t, page, "after a tap", `
+  const shown = await until(() => !player.classList.contains('idle'), 2000)
+  // A tap that paused would show by now.
+  await new Promise(resolve => setTimeout(resolve, 400))
+  return { shown, paused: video().paused }`, &first)
+	if !first.Shown || first.Paused {
+		t.Errorf("a tap on the faded player: controls shown %v, paused %v; want shown, playing", first.Shown, first.Paused)
+	}
+	if err := page.Tap(ctx, x, y); err != nil {
+		t.Fatal(err)
+	}
+	var paused bool
+	evalJS(ctx, t, page, "after a second tap", `return await until(() => video().paused, 2000)`, &paused)
+	if !paused {
+		t.Error("a second tap, with the controls shown, did not pause")
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"image"
 	_ "image/gif" // poster formats whose size oEmbed reports
 	_ "image/jpeg"
@@ -83,28 +84,37 @@ func (s *Server) posterSize(ctx context.Context, ih infohash.Hash, f fileView) (
 	return p, p != image.Point{}
 }
 
-// oembed is an oEmbed 1.0 response of type video (https://oembed.com/).
+// oembed is an oEmbed 1.0 response of type video (https://oembed.com/),
+// in JSON or in XML.
 type oembed struct {
-	Type            string `json:"type"`
-	Version         string `json:"version"`
-	Title           string `json:"title"`
-	ProviderName    string `json:"provider_name"`
-	ProviderURL     string `json:"provider_url"`
-	HTML            string `json:"html"`
-	Width           int    `json:"width"`
-	Height          int    `json:"height"`
-	ThumbnailURL    string `json:"thumbnail_url,omitempty"`
-	ThumbnailWidth  int    `json:"thumbnail_width,omitempty"`
-	ThumbnailHeight int    `json:"thumbnail_height,omitempty"`
+	XMLName      xml.Name `json:"-" xml:"oembed"`
+	Type         string   `json:"type" xml:"type"`
+	Version      string   `json:"version" xml:"version"`
+	Title        string   `json:"title" xml:"title"`
+	AuthorName   string   `json:"author_name" xml:"author_name"`
+	AuthorURL    string   `json:"author_url" xml:"author_url"`
+	ProviderName string   `json:"provider_name" xml:"provider_name"`
+	ProviderURL  string   `json:"provider_url" xml:"provider_url"`
+	HTML         string   `json:"html" xml:"html"`
+	Width        int      `json:"width" xml:"width"`
+	Height       int      `json:"height" xml:"height"`
+	// ThumbnailURL is the bundle's poster, whose size is given when Go
+	// can read it. The spec asks for the size with the URL, but a poster
+	// it cannot read (WebP, AVIF) still serves the previews that read
+	// the URL alone.
+	ThumbnailURL    string `json:"thumbnail_url,omitempty" xml:"thumbnail_url,omitempty"`
+	ThumbnailWidth  int    `json:"thumbnail_width,omitempty" xml:"thumbnail_width,omitempty"`
+	ThumbnailHeight int    `json:"thumbnail_height,omitempty" xml:"thumbnail_height,omitempty"`
 }
 
 // serveOEmbed answers /oembed?url=<watch page>[&maxwidth=&maxheight=]
-// with the embed's iframe, and 404 for any URL that is not a watch page
-// of a torrent on this node.
+// [&format=json|xml] with the embed's iframe, and 404 for any URL that is
+// not a watch page of a torrent on this node.
 func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if f := q.Get("format"); f != "" && f != "json" {
-		return httperr.Errorf(http.StatusNotImplemented, "oembed: format %q not implemented; use json", f)
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "xml" {
+		return httperr.Errorf(http.StatusNotImplemented, "oembed: format %q not implemented; use json or xml", format)
 	}
 	raw := q.Get("url")
 	if raw == "" {
@@ -129,9 +139,14 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		src += "?file=" + queryPath(tv.Files[cur].Path)
 	}
 	o := oembed{
-		Type:         "video",
-		Version:      "1.0",
-		Title:        tv.Title,
+		Type:    "video",
+		Version: "1.0",
+		Title:   tv.Title,
+		// A torrent names no author (its "created by" is the program that
+		// made it): the film is published by this node, named as the
+		// library names it.
+		AuthorName:   s.base.Host,
+		AuthorURL:    s.cfg.PublicURL + "/",
 		ProviderName: "seedcast",
 		ProviderURL:  s.cfg.PublicURL + "/",
 		HTML:         embedCode(src, tv.Title, width, height),
@@ -139,15 +154,24 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		Height:       height,
 	}
 	if tv.Poster >= 0 {
+		o.ThumbnailURL = s.base.Scheme + "://" + s.base.Host + tv.Files[tv.Poster].URL
 		if p, ok := s.posterSize(r.Context(), ih, tv.Files[tv.Poster]); ok {
-			o.ThumbnailURL = s.base.Scheme + "://" + s.base.Host + tv.Files[tv.Poster].URL
 			o.ThumbnailWidth, o.ThumbnailHeight = p.X, p.Y
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cache-Control", "public, max-age=300")
+	if format == "xml" {
+		h.Set("Content-Type", "text/xml; charset=utf-8")
+		b, err := xml.Marshal(o)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, xml.Header+string(b)+"\n")
+		return err
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	return json.NewEncoder(w).Encode(o)
 }
 

@@ -79,6 +79,9 @@ type errorView struct {
 	Code  int
 	Msg   string
 	Home  string
+	// Embed is set for an embed's error, shown bare in another site's
+	// iframe.
+	Embed bool
 }
 
 // renderError writes the error page of e, or plain text if the page
@@ -89,6 +92,7 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, e *httperr.
 	frameAncestors := "'self'"
 	if strings.HasPrefix(r.URL.Path, s.basePath()+"/embed/") {
 		frameAncestors = "*"
+		v.Embed = true
 	}
 	if err := s.render(w, e.Code, "error", frameAncestors, v); err != nil {
 		s.log.Error("error page failed", "path", r.URL.Path, "err", err)
@@ -367,7 +371,10 @@ type playerView struct {
 	PosterURL string
 	WatchURL  string
 	EmbedURL  string
-	OEmbedURL string
+	// OEmbedURL and OEmbedXMLURL are the page's oEmbed answers, in JSON
+	// and in XML.
+	OEmbedURL    string
+	OEmbedXMLURL string
 	// StreamURL is the absolute /stream URL of the current file, for Open
 	// Graph; VideoType its MIME type, without parameters, if it is a
 	// video.
@@ -423,6 +430,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	pv.WatchURL = pub + "/watch/" + ih + fileQuery
 	pv.EmbedURL = pub + "/embed/" + ih + fileQuery
 	pv.OEmbedURL = pub + "/oembed?format=json&url=" + url.QueryEscape(pv.WatchURL)
+	pv.OEmbedXMLURL = pub + "/oembed?format=xml&url=" + url.QueryEscape(pv.WatchURL)
 	pv.StreamURL = s.base.Scheme + "://" + s.base.Host + pv.Current.URL
 	if pv.Current.Kind == kindVideo {
 		pv.VideoType = essence(pv.Current.Type)
@@ -497,7 +505,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if pv.T.Files == nil {
-		return s.renderPending(w, pv.torrentView, "'self'")
+		return s.renderPending(w, pv.Title, false)
 	}
 	if pv.Poster >= 0 {
 		pv.ImageSize, _ = s.posterSize(r.Context(), pv.T.InfoHash, pv.Files[pv.Poster])
@@ -512,16 +520,27 @@ func (s *Server) serveEmbed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if pv.T.Files == nil {
-		return s.renderPending(w, pv.torrentView, "*")
+		return s.renderPending(w, pv.Title, true)
 	}
 	return s.render(w, http.StatusOK, "embed", "*", pv)
 }
 
+// pendingView is the page of a torrent whose info is not known yet.
+type pendingView struct {
+	Title string
+	// Embed is set in another site's iframe: no masthead.
+	Embed bool
+}
+
 // renderPending answers for a torrent whose info is not known yet (a
 // magnet still looking for peers); the page reloads itself.
-func (s *Server) renderPending(w http.ResponseWriter, tv torrentView, frameAncestors string) error {
+func (s *Server) renderPending(w http.ResponseWriter, title string, embed bool) error {
 	w.Header().Set("Retry-After", "3")
-	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, tv)
+	frameAncestors := "'self'"
+	if embed {
+		frameAncestors = "*"
+	}
+	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, pendingView{Title: title, Embed: embed})
 }
 
 // cardView is a torrent in the library.

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"image"
 	"image/png"
@@ -254,6 +255,7 @@ func TestPages(t *testing.T) {
 			`"p2p":true`, `"deadline":true`, "modulepreload", `<a href="/watch/` + pilotIH + `?p2p=0" data-switch>Watch from the server only</a>`,
 			`<h1 class="title">seedcast-pilot</h1>`,
 			`<link rel="alternate" type="application/json+oembed" href="http://node.test/oembed?format=json&amp;url=http%3A%2F%2Fnode.test%2Fwatch%2F` + pilotIH + `"`,
+			`<link rel="alternate" type="text/xml+oembed" href="http://node.test/oembed?format=xml&amp;url=http%3A%2F%2Fnode.test%2Fwatch%2F` + pilotIH + `"`,
 			`<meta property="og:type" content="video.other">`,
 			`<meta property="og:video" content="http://node.test/stream/` + pilotIH + `/seedcast-pilot.mp4">`,
 			`<meta property="og:video:type" content="video/mp4">`,
@@ -317,6 +319,50 @@ func TestPages(t *testing.T) {
 			}
 		}
 		checkNoInlineScript(t, tc.path, body)
+	}
+}
+
+// TestEmbedErrorPage checks that an embed's error, and its page for a
+// torrent still without metadata, show in the embedding site's iframe
+// bare: the message and a link out, without the site's masthead, which
+// the watch page's errors keep.
+func TestEmbedErrorPage(t *testing.T) {
+	srv := newTestServer(t, testLibrary(t), testDist())
+	for _, tc := range []struct {
+		path     string
+		code     int
+		embed    bool
+		want     string
+		frameAll bool
+	}{
+		{"/embed/" + strings.Repeat("ab", 20), 404, true, "No torrent abababababababababababababababababababab on this node.", true},
+		{"/embed/xyz", 400, true, "bad info hash", true},
+		{"/embed/" + bundleIH + "?file=9", 404, true, "No file 9 in this torrent", true},
+		{"/embed/" + magnetIH, 503, true, "still fetching the torrent's metadata", true},
+		{"/watch/" + strings.Repeat("ab", 20), 404, false, "No torrent abababababababababababababababababababab on this node.", false},
+		{"/watch/" + magnetIH, 503, false, "still fetching the torrent's metadata", false},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			res, body := get(t, srv.Client(), srv.URL+tc.path)
+			if res.StatusCode != tc.code {
+				t.Errorf("%s, want %d", res.Status, tc.code)
+			}
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("body lacks %q:\n%s", tc.want, body)
+			}
+			if got := strings.Contains(body, `class="masthead"`); got == tc.embed {
+				t.Errorf("masthead shown: %v; want it only outside embeds:\n%s", got, body)
+			}
+			if got := strings.Contains(body, `class="page-embed"`); got != tc.embed {
+				t.Errorf("bare embed body: %v, want %v", got, tc.embed)
+			}
+			if tc.embed && !strings.Contains(body, `target="_blank"`) && tc.code != 503 {
+				t.Errorf("an embed's error has no link out of the iframe:\n%s", body)
+			}
+			if fa := strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "frame-ancestors *"); fa != tc.frameAll {
+				t.Errorf("frame-ancestors * %v, want %v", fa, tc.frameAll)
+			}
+		})
 	}
 }
 
@@ -480,45 +526,92 @@ func TestView(t *testing.T) {
 func TestOEmbed(t *testing.T) {
 	srv := newTestServer(t, testLibrary(t), testDist())
 	q := url.QueryEscape
+	// answer is an oEmbed answer as a consumer reads it, from JSON or
+	// from XML.
 	type answer struct {
-		Type            string `json:"type"`
-		Version         string `json:"version"`
-		Title           string `json:"title"`
-		ProviderName    string `json:"provider_name"`
-		ProviderURL     string `json:"provider_url"`
-		HTML            string `json:"html"`
-		Width           int    `json:"width"`
-		Height          int    `json:"height"`
-		ThumbnailURL    string `json:"thumbnail_url"`
-		ThumbnailWidth  int    `json:"thumbnail_width"`
-		ThumbnailHeight int    `json:"thumbnail_height"`
+		Type            string `json:"type" xml:"type"`
+		Version         string `json:"version" xml:"version"`
+		Title           string `json:"title" xml:"title"`
+		AuthorName      string `json:"author_name" xml:"author_name"`
+		AuthorURL       string `json:"author_url" xml:"author_url"`
+		ProviderName    string `json:"provider_name" xml:"provider_name"`
+		ProviderURL     string `json:"provider_url" xml:"provider_url"`
+		HTML            string `json:"html" xml:"html"`
+		Width           int    `json:"width" xml:"width"`
+		Height          int    `json:"height" xml:"height"`
+		ThumbnailURL    string `json:"thumbnail_url" xml:"thumbnail_url"`
+		ThumbnailWidth  int    `json:"thumbnail_width" xml:"thumbnail_width"`
+		ThumbnailHeight int    `json:"thumbnail_height" xml:"thumbnail_height"`
+	}
+	node := answer{Type: "video", Version: "1.0", AuthorName: "node.test", AuthorURL: "http://node.test/", ProviderName: "seedcast", ProviderURL: "http://node.test/"}
+	with := func(a answer, title, html string, w, h int) answer {
+		a.Title, a.HTML, a.Width, a.Height = title, html, w, h
+		return a
+	}
+	thumb := func(a answer, u string, w, h int) answer {
+		a.ThumbnailURL, a.ThumbnailWidth, a.ThumbnailHeight = u, w, h
+		return a
 	}
 	ok := []struct {
 		query string
 		want  answer
 	}{
-		{"url=" + q("http://node.test/watch/"+pilotIH), answer{Type: "video", Version: "1.0", Title: "seedcast-pilot", ProviderName: "seedcast", ProviderURL: "http://node.test/", Width: 640, Height: 360,
-			HTML: `<iframe src="http://node.test/embed/` + pilotIH + `" width="640" height="360" title="seedcast-pilot" style="border:0;max-width:100%;height:auto;aspect-ratio:640/360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`}},
-		{"format=json&maxwidth=320&url=" + q("https://NODE.test/watch/"+strings.ToUpper(pilotIH)+"/"), answer{Type: "video", Version: "1.0", Title: "seedcast-pilot", ProviderName: "seedcast", ProviderURL: "http://node.test/", Width: 320, Height: 180,
-			HTML: `<iframe src="http://node.test/embed/` + pilotIH + `" width="320" height="180" title="seedcast-pilot" style="border:0;max-width:100%;height:auto;aspect-ratio:320/180" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`}},
-		{"maxheight=90&url=" + q("http://node.test/watch/"+bundleIH+"?file=Night Train/trailer.mp4"), answer{Type: "video", Version: "1.0", Title: "Night Train", ProviderName: "seedcast", ProviderURL: "http://node.test/", Width: 160, Height: 90,
-			HTML:         `<iframe src="http://node.test/embed/` + bundleIH + `?file=Night+Train/trailer.mp4" width="160" height="90" title="Night Train" style="border:0;max-width:100%;height:auto;aspect-ratio:160/90" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`,
-			ThumbnailURL: "http://node.test/stream/" + bundleIH + "/Night%20Train/poster.jpg", ThumbnailWidth: 320, ThumbnailHeight: 180}},
-		{"url=" + q("http://node.test/watch/"+evilIH), answer{Type: "video", Version: "1.0", Title: evilName, ProviderName: "seedcast", ProviderURL: "http://node.test/", Width: 640, Height: 360,
-			HTML: `<iframe src="http://node.test/embed/` + evilIH + `" width="640" height="360" title="&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#34;&#39;&amp;" style="border:0;max-width:100%;height:auto;aspect-ratio:640/360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`}},
+		{"url=" + q("http://node.test/watch/"+pilotIH), with(node, "seedcast-pilot",
+			`<iframe src="http://node.test/embed/`+pilotIH+`" width="640" height="360" title="seedcast-pilot" style="border:0;max-width:100%;height:auto;aspect-ratio:640/360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`, 640, 360)},
+		{"maxwidth=320&url=" + q("https://NODE.test/watch/"+strings.ToUpper(pilotIH)+"/"), with(node, "seedcast-pilot",
+			`<iframe src="http://node.test/embed/`+pilotIH+`" width="320" height="180" title="seedcast-pilot" style="border:0;max-width:100%;height:auto;aspect-ratio:320/180" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`, 320, 180)},
+		// The poster, which Go reads, with its size.
+		{"maxheight=90&url=" + q("http://node.test/watch/"+bundleIH+"?file=Night Train/trailer.mp4"), thumb(with(node, "Night Train",
+			`<iframe src="http://node.test/embed/`+bundleIH+`?file=Night+Train/trailer.mp4" width="160" height="90" title="Night Train" style="border:0;max-width:100%;height:auto;aspect-ratio:160/90" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`, 160, 90),
+			"http://node.test/stream/"+bundleIH+"/Night%20Train/poster.jpg", 320, 180)},
+		// A poster whose size is unknown (the library cannot open it).
+		{"url=" + q("http://node.test/watch/"+evilIH), thumb(with(node, evilName,
+			`<iframe src="http://node.test/embed/`+evilIH+`" width="640" height="360" title="&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;&#34;&#39;&amp;" style="border:0;max-width:100%;height:auto;aspect-ratio:640/360" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>`, 640, 360),
+			"http://node.test/stream/"+evilIH+"/"+escapePath(evilName)+"/cover.png", 0, 0)},
 	}
 	for _, tc := range ok {
-		res, body := get(t, srv.Client(), srv.URL+"/oembed?"+tc.query)
-		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json; charset=utf-8" {
-			t.Errorf("GET /oembed?%s: %s %s: %s", tc.query, res.Status, res.Header.Get("Content-Type"), body)
-			continue
-		}
-		var got answer
-		if err := json.Unmarshal([]byte(body), &got); err != nil {
-			t.Errorf("GET /oembed?%s: %v in %s", tc.query, err, body)
-		}
-		if got != tc.want {
-			t.Errorf("GET /oembed?%s:\n got %+v\nwant %+v", tc.query, got, tc.want)
+		for _, format := range []string{"", "json", "xml"} {
+			query := tc.query
+			if format != "" {
+				query = "format=" + format + "&" + query
+			}
+			res, body := get(t, srv.Client(), srv.URL+"/oembed?"+query)
+			wantType := "application/json; charset=utf-8"
+			if format == "xml" {
+				wantType = "text/xml; charset=utf-8"
+			}
+			if res.StatusCode != 200 || res.Header.Get("Content-Type") != wantType {
+				t.Errorf("GET /oembed?%s: %s %s, want 200 %s: %s", query, res.Status, res.Header.Get("Content-Type"), wantType, body)
+				continue
+			}
+			var got answer
+			var err error
+			if format == "xml" {
+				var root struct {
+					XMLName xml.Name `xml:"oembed"`
+					answer
+				}
+				if !strings.HasPrefix(body, `<?xml version="1.0" encoding="UTF-8"?>`) {
+					t.Errorf("GET /oembed?%s: no XML declaration: %.60q", query, body)
+				}
+				err = xml.Unmarshal([]byte(body), &root)
+				got = root.answer
+			} else {
+				err = json.Unmarshal([]byte(body), &got)
+			}
+			if err != nil {
+				t.Errorf("GET /oembed?%s: %v in %s", query, err, body)
+			}
+			if got != tc.want {
+				t.Errorf("GET /oembed?%s:\n got %+v\nwant %+v", query, got, tc.want)
+			}
+			// Without a poster, no thumbnail at all; never an empty one.
+			if tc.want.ThumbnailURL == "" && strings.Contains(body, "thumbnail") {
+				t.Errorf("GET /oembed?%s: a thumbnail without a poster: %s", query, body)
+			}
+			if tc.want.ThumbnailURL != "" && tc.want.ThumbnailWidth == 0 && strings.Contains(body, "thumbnail_width") {
+				t.Errorf("GET /oembed?%s: a thumbnail size the node does not know: %s", query, body)
+			}
 		}
 	}
 	for _, tc := range []struct {
@@ -535,7 +628,7 @@ func TestOEmbed(t *testing.T) {
 		{"url=" + q("http://node.test/watch/"+bundleIH+"?file=nope"), 404},
 		{"url=" + q("ftp://node.test/watch/"+pilotIH), 404},
 		{"url=%zz", 400},
-		{"format=xml&url=" + q("http://node.test/watch/"+pilotIH), 501},
+		{"format=yaml&url=" + q("http://node.test/watch/"+pilotIH), 501},
 	} {
 		res, body := get(t, srv.Client(), srv.URL+"/oembed?"+tc.query)
 		if res.StatusCode != tc.code {

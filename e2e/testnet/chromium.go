@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -213,6 +214,35 @@ func (p *Page) Viewport(ctx context.Context, w, h int64, mobile bool) error {
 		opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
 	}
 	return p.run(ctx, chromedp.EmulateViewport(w, h, opts...))
+}
+
+// Click moves the mouse to x, y, in CSS pixels of the viewport, and
+// clicks there, as a person does: the page gets a user activation, which
+// a click() from script does not give.
+func (p *Page) Click(ctx context.Context, x, y float64) error {
+	return p.run(ctx, chromedp.MouseEvent(chromedp.MouseMoved, x, y), chromedp.MouseClickXY(x, y))
+}
+
+// Tap touches the screen at x, y, in CSS pixels of the viewport, and lifts
+// the finger, as a tap on a phone; the page sees pointer events of type
+// touch, and a click. The viewport must emulate a touch screen (Viewport
+// with mobile).
+func (p *Page) Tap(ctx context.Context, x, y float64) error {
+	return p.run(ctx, chromedp.Func(func(actx context.Context, tgt *chromedp.Target) error {
+		start := input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: x, Y: y}}}
+		if _, err := cdp.Call(actx, tgt, input.DispatchTouchEvent, start); err != nil {
+			return err
+		}
+		end := input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}}
+		_, err := cdp.Call(actx, tgt, input.DispatchTouchEvent, end)
+		return err
+	}))
+}
+
+// Press types keys, such as kb.ArrowLeft or "k", into the focused element
+// of the page, as a keyboard does.
+func (p *Page) Press(ctx context.Context, keys string) error {
+	return p.run(ctx, chromedp.KeyEvent(keys))
 }
 
 // Screenshot returns a PNG of the whole page.

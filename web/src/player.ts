@@ -1,9 +1,16 @@
 // The player: a <video> fed by WebTorrent through its service worker, or
 // by the node's /stream when peers do not deliver, with its own controls,
 // keyboard, captions and poster.
+//
+// The controls are the page's own, not an element library's: media-chrome
+// 4.19's elements for the same controls (play, mute, volume, seek bar,
+// time, speed and captions menus, picture-in-picture, full screen) bundle
+// to 46 kB gzipped, where this whole player, its delivery and menus
+// included, is 7 kB and its style 2.5 kB (issue 10).
 import type { FileInfo, PageData } from './data'
 import { P2P, mark, type Delivery } from './p2p'
 import { clock } from './format'
+import { Menu } from './menu'
 import { srtToVTT } from './srt'
 
 /** setupMS bounds registering the service worker, fetching the .torrent and loading WebTorrent. */
@@ -32,6 +39,8 @@ const handoverMS = 6000
 const bootAfterMS = 1500
 /** seekStepSec is how far the arrow keys seek. */
 const seekStepSec = 5
+/** speeds are the playback rates of the speed menu. */
+const speeds = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]
 /** idleMS is how long the pointer may rest before the controls fade while playing. */
 const idleMS = 2500
 /** previewAtSec is where the preview frame of an embed is taken: films open on black. */
@@ -98,6 +107,7 @@ export class Player {
     unmute: HTMLElement
     play: HTMLElement
     mute: HTMLElement
+    volume: HTMLInputElement
     cur: HTMLElement
     dur: HTMLElement
     scrub: HTMLElement
@@ -105,12 +115,17 @@ export class Player {
     played: HTMLElement
     tip: HTMLElement
     source: HTMLElement
+    speed: HTMLElement
+    rate: HTMLElement
     cc: HTMLElement
+    pip: HTMLElement
     fs: HTMLElement
     toast: HTMLElement
     audio: HTMLElement
     captions: HTMLElement
   }
+
+  private readonly menus: Menu[]
 
   private file: FileInfo
   private mode: Mode = 'idle'
@@ -137,6 +152,16 @@ export class Player {
   private scrubbing = false
   /** caption is the index of the captions shown, -1 for none. */
   private caption = -1
+  /**
+   * autoMuted is set while the video is muted because the browser refused
+   * to play it with sound without a gesture; the viewer's next gesture to
+   * play brings the sound back.
+   */
+  private autoMuted = false
+  /** pointer is the type of the last pointer pressed: mouse, pen or touch. */
+  private pointer = ''
+  /** tapWakes is set by a touch that found the controls faded: it shows them, and does not pause. */
+  private tapWakes = false
   /** videoListeners are the video's listeners, moved to the new element at a hand-over. */
   private readonly videoListeners: Array<[string, EventListener]> = []
   /** handing is set while a hand-over to peer-to-peer is under way. */
@@ -153,6 +178,7 @@ export class Player {
       unmute: role(root, 'unmute'),
       play: role(root, 'play'),
       mute: role(root, 'mute'),
+      volume: role<HTMLInputElement>(root, 'volume'),
       cur: role(root, 'cur'),
       dur: role(root, 'dur'),
       scrub: role(root, 'scrub'),
@@ -160,12 +186,27 @@ export class Player {
       played: role(root, 'played'),
       tip: role(root, 'tip'),
       source: role(root, 'source'),
+      speed: role(root, 'speed'),
+      rate: role(root, 'rate'),
       cc: role(root, 'cc'),
+      pip: role(root, 'pip'),
       fs: role(root, 'fs'),
       toast: role(root, 'toast'),
       audio: role(root, 'audio'),
       captions: role(root, 'captions')
     }
+    const toggled = (open: boolean) => open ? this.root.classList.remove('idle') : this.wake()
+    this.menus = [
+      new Menu(this.ui.speed, role(root, 'speed-menu'), () => speeds.map(r => ({
+        label: r === 1 ? 'Normal' : `${r}×`,
+        checked: this.video.playbackRate === r,
+        pick: () => this.setRate(r)
+      })), toggled),
+      new Menu(this.ui.cc, role(root, 'cc-menu'), () => [
+        { label: 'Off', checked: this.caption < 0, pick: () => this.setCaption(-1) },
+        ...[...this.video.textTracks].map((t, i) => ({ label: t.label, checked: i === this.caption, pick: () => this.setCaption(i) }))
+      ], toggled)
+    ]
     this.file = data.files[data.main]
     this.bindVideo()
     this.bindControls()
@@ -292,9 +333,36 @@ export class Player {
   }
 
   toggleMute (): void {
-    this.video.muted = !this.video.muted
-    this.ui.unmute.hidden = true
+    this.setMuted(!this.video.muted)
     this.flash(this.video.muted ? 'Muted' : 'Sound on')
+  }
+
+  /** setMuted mutes or unmutes the video, as the viewer asks. */
+  setMuted (muted: boolean): void {
+    this.video.muted = muted
+    this.autoMuted = false
+    this.ui.unmute.hidden = true
+  }
+
+  /** setVolume sets the volume, 0 to 1; 0 mutes, keeping the volume to come back to. */
+  setVolume (volume: number): void {
+    if (volume > 0) this.video.volume = volume
+    this.setMuted(volume === 0)
+  }
+
+  /** setRate sets the playback speed, kept across changes of source. */
+  setRate (rate: number): void {
+    // Loading a source resets playbackRate to defaultPlaybackRate.
+    this.video.defaultPlaybackRate = rate
+    this.video.playbackRate = rate
+  }
+
+  togglePictureInPicture (): void {
+    if (document.pictureInPictureElement) {
+      document.exitPictureInPicture().catch(() => {})
+    } else {
+      this.video.requestPictureInPicture().catch(err => console.debug('seedcast: picture-in-picture:', message(err)))
+    }
   }
 
   toggleFullscreen (): void {
@@ -317,11 +385,17 @@ export class Player {
     const tracks = [...this.video.textTracks]
     if (tracks.length === 0) return
     const next = this.caption + 1 < tracks.length ? this.caption + 1 : -1
-    this.caption = next
-    tracks.forEach((t, i) => { t.mode = i === next ? 'hidden' : 'disabled' })
-    this.ui.cc.setAttribute('aria-pressed', String(next >= 0))
-    this.drawCues()
+    this.setCaption(next)
     this.flash(next >= 0 ? `Captions: ${tracks[next].label}` : 'Captions off')
+  }
+
+  /** setCaption shows the captions of index i among the video's tracks, none for -1. */
+  setCaption (i: number): void {
+    this.caption = i
+    const tracks = this.video.textTracks
+    for (let j = 0; j < tracks.length; j++) tracks[j].mode = j === i ? 'hidden' : 'disabled'
+    this.ui.cc.classList.toggle('on', i >= 0)
+    this.drawCues()
   }
 
   /** drawCues shows the active cues of the chosen captions. */
@@ -342,13 +416,16 @@ export class Player {
   /**
    * bindKeys makes the keys of target drive the player: space or k play
    * and pause, the arrows seek 5 s, f is full screen, m mutes and c steps
-   * through the captions. Keys typed into fields are left alone.
+   * through the captions. Keys typed into fields, and those of a focused
+   * slider, are left alone.
    */
   bindKeys (target: Document): void {
     target.addEventListener('keydown', (e: KeyboardEvent) => {
       if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return
       const el = e.target instanceof Element ? e.target : null
-      if (el?.closest('input, textarea, select, [contenteditable=""], [contenteditable="true"]')) return
+      if (el?.closest('input:not([type="range"]), textarea, select, [contenteditable=""], [contenteditable="true"]')) return
+      // A focused slider (the volume) takes its own keys.
+      if (el?.matches('input[type="range"]') && /^(Arrow|Page|Home$|End$)/.test(e.key)) return
       const key = e.key.length === 1 ? e.key.toLowerCase() : e.key
       // Space on a focused button or link activates it instead.
       if (key === ' ' && el?.closest('button, a, summary')) return
@@ -490,6 +567,9 @@ export class Player {
     const url = p.url(this.file.path)
     if (!url) return this.toStream(`the torrent has no file ${this.file.path}`)
     const a = this.video
+    // Another element would end picture-in-picture; the opening stream
+    // plays on meanwhile.
+    if (document.pictureInPictureElement === a) return
     if (a.readyState < HTMLMediaElement.HAVE_METADATA) {
       // No header from the opening stream a second after peers are ready
       // (a long film's header is long): peers may bring it as soon.
@@ -504,6 +584,7 @@ export class Player {
     b.removeAttribute('src')
     b.muted = a.muted
     b.volume = a.volume
+    b.defaultPlaybackRate = a.defaultPlaybackRate
     b.playbackRate = a.playbackRate
     b.preload = 'auto'
     const file = this.file
@@ -565,10 +646,15 @@ export class Player {
     const v = this.video
     // attach plays once there is a source (not a preview frame's).
     if (this.mode === 'idle' || this.mode === 'connecting') return
+    // A gesture to play (a click on play, a key, a file picked from the
+    // list) brings back the sound that an autoplay went without. Without
+    // the User Activation API, play tries with sound and falls back below.
+    if (this.autoMuted && navigator.userActivation?.isActive !== false) this.setMuted(false)
     v.play().catch((err: DOMException) => {
       if (err.name === 'NotAllowedError' && !v.muted) {
         // No sound without a gesture here: play muted and offer sound.
         v.muted = true
+        this.autoMuted = true
         this.ui.unmute.hidden = false
         v.play().catch(() => { this.wantPlay = false; this.render() })
         return
@@ -589,6 +675,8 @@ export class Player {
     this.posterSet = poster != null
     if (poster) v.poster = poster.url
     else v.removeAttribute('poster')
+    // A picture of a song is its poster alone.
+    this.ui.pip.hidden = !document.pictureInPictureEnabled || audio
     this.loadCaptions(file)
   }
 
@@ -644,7 +732,7 @@ export class Player {
     this.caption = -1
     this.drawCues()
     this.ui.cc.hidden = caps.length === 0
-    this.ui.cc.setAttribute('aria-pressed', 'false')
+    this.ui.cc.classList.remove('on')
     // SubRip is converted in the page; the tracks go in in the bundle's
     // order once all are ready, so that c steps through them in that order.
     Promise.all(caps.map(async c => {
@@ -678,7 +766,7 @@ export class Player {
   private bindVideo (): void {
     const on = (ev: string, fn: () => void) => this.onVideo(ev, fn)
     const r = () => this.render()
-    for (const ev of ['playing', 'waiting', 'seeking', 'seeked', 'canplay', 'loadedmetadata', 'durationchange', 'ended', 'volumechange', 'stalled']) {
+    for (const ev of ['playing', 'waiting', 'seeking', 'seeked', 'canplay', 'loadedmetadata', 'durationchange', 'ended', 'volumechange', 'ratechange', 'stalled', 'enterpictureinpicture', 'leavepictureinpicture']) {
       on(ev, r)
     }
     on('timeupdate', () => {
@@ -687,7 +775,12 @@ export class Player {
     })
     on('progress', () => this.renderTime())
     on('loadeddata', () => this.capturePoster())
-    on('play', () => { this.wantPlay = true; r() })
+    on('play', () => {
+      this.wantPlay = true
+      // The controls fade once the film plays, as after a move of the mouse.
+      this.wake()
+      r()
+    })
     // The node's window follows a seek, and the duration once known, at
     // once rather than at the next watch.
     for (const ev of ['seeking', 'durationchange']) on(ev, () => this.trackDeadline())
@@ -711,21 +804,23 @@ export class Player {
         : 'The video could not be loaded from this node.'
       r()
     })
-    on('click', () => this.toggle())
-    on('dblclick', () => this.toggleFullscreen())
+    on('click', () => {
+      if (this.tapWakes) this.tapWakes = false
+      else this.toggle()
+    })
+    // A double tap is two taps: the second may pause, neither goes full screen.
+    on('dblclick', () => { if (this.pointer !== 'touch') this.toggleFullscreen() })
   }
 
   private bindControls (): void {
-    const { bigplay, play, mute, cc, fs, unmute, scrub } = this.ui
+    const { bigplay, play, mute, volume, pip, fs, unmute, scrub } = this.ui
     bigplay.addEventListener('click', () => this.toggle())
     play.addEventListener('click', () => this.toggle())
     mute.addEventListener('click', () => this.toggleMute())
-    cc.addEventListener('click', () => this.cycleCaptions())
+    volume.addEventListener('input', () => this.setVolume(volume.valueAsNumber))
+    pip.addEventListener('click', () => this.togglePictureInPicture())
     fs.addEventListener('click', () => this.toggleFullscreen())
-    unmute.addEventListener('click', () => {
-      this.video.muted = false
-      unmute.hidden = true
-    })
+    unmute.addEventListener('click', () => this.setMuted(false))
     document.addEventListener('fullscreenchange', () => {
       this.root.classList.toggle('fullscreen', document.fullscreenElement === this.root)
     })
@@ -750,9 +845,23 @@ export class Player {
     })
     scrub.addEventListener('pointerleave', () => { if (!this.scrubbing) this.ui.tip.hidden = true })
     scrub.addEventListener('pointercancel', () => { this.scrubbing = false })
+    // The arrows seek by the document's keys; Home and End go to the ends.
+    scrub.addEventListener('keydown', e => {
+      if (e.key === 'Home') this.seek(0)
+      else if (e.key === 'End') this.seek(this.video.duration)
+      else return
+      e.preventDefault()
+      this.wake()
+    })
 
     this.root.addEventListener('pointermove', () => this.wake())
-    this.root.addEventListener('pointerdown', () => this.wake())
+    this.root.addEventListener('pointerdown', e => {
+      // A finger has no hover to bring the faded controls back: its first
+      // tap does, and the next one on the video pauses.
+      this.pointer = e.pointerType
+      this.tapWakes = e.pointerType === 'touch' && this.root.classList.contains('idle')
+      this.wake()
+    })
   }
 
   /** preview shows the time under the pointer on the scrub bar, and the position while dragging. */
@@ -769,7 +878,7 @@ export class Player {
     this.root.classList.remove('idle')
     clearTimeout(this.idleTimer)
     this.idleTimer = window.setTimeout(() => {
-      if (!this.video.paused && !this.scrubbing) this.root.classList.add('idle')
+      if (!this.video.paused && !this.scrubbing && !this.menus.some(m => m.isOpen)) this.root.classList.add('idle')
     }, idleMS)
   }
 
@@ -799,8 +908,16 @@ export class Player {
     const playing = s === 'playing' || s === 'buffering'
     this.ui.play.setAttribute('aria-label', playing ? 'Pause (k)' : 'Play (k)')
     this.ui.play.classList.toggle('on', playing)
-    this.ui.mute.classList.toggle('on', this.video.muted)
-    this.ui.mute.setAttribute('aria-label', this.video.muted ? 'Unmute (m)' : 'Mute (m)')
+    const v = this.video
+    this.ui.mute.classList.toggle('on', v.muted)
+    this.ui.mute.setAttribute('aria-label', v.muted ? 'Unmute (m)' : 'Mute (m)')
+    const vol = v.muted ? 0 : v.volume
+    this.ui.volume.value = String(vol)
+    this.ui.volume.style.setProperty('--fill', `${vol * 100}%`)
+    this.ui.volume.setAttribute('aria-valuetext', v.muted ? 'Muted' : `${Math.round(vol * 100)} %`)
+    this.ui.rate.textContent = `${v.playbackRate}×`
+    this.ui.speed.setAttribute('aria-label', `Speed: ${v.playbackRate}×`)
+    this.ui.pip.setAttribute('aria-pressed', String(document.pictureInPictureElement === v))
     let msg = ''
     if (s === 'error') msg = this.error
     else if (s === 'buffering') msg = this.mode === 'connecting' ? 'Finding peers…' : 'Waiting for the network…'

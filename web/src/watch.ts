@@ -190,8 +190,8 @@ function embed (player: Player, data: PageData): void {
       case 'play': player.play(); break
       case 'pause': player.pause(); break
       case 'seek': if (typeof e.data.time === 'number') player.seek(e.data.time); break
-      case 'mute': player.video.muted = true; break
-      case 'unmute': player.video.muted = false; break
+      case 'mute': player.setMuted(true); break
+      case 'unmute': player.setMuted(false); break
     }
   })
   post('ready')
