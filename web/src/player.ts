@@ -2,7 +2,7 @@
 // by the node's /stream when peers do not deliver, with its own controls,
 // keyboard, captions and poster.
 import type { FileInfo, PageData } from './data'
-import { P2P, mark, type Delivery } from './p2p'
+import { P2P, mark, webrtcAvailable, type Delivery } from './p2p'
 import { clock } from './format'
 import { srtToVTT } from './srt'
 
@@ -221,6 +221,9 @@ export class Player {
     this.mode = 'connecting'
     mark('start')
     if (!this.data.p2p) return this.toStream(this.data.p2pOff ?? 'peer-to-peer is off on this page')
+    // Without WebRTC, WebTorrent could reach the web seed alone, and the
+    // page would call the node's bytes peer-to-peer: the node streams them.
+    if (!webrtcAvailable()) return this.toStream('this browser has no WebRTC')
     if (this.data.head) {
       // The first frame from the node's opening stream, as fast as plain
       // HTTP; peers take over once WebTorrent has started. WebTorrent
