@@ -20,6 +20,7 @@ type Browser interface {
 var (
 	_ Browser = (*Page)(nil)
 	_ Browser = (*Firefox)(nil)
+	_ Browser = (*WebKit)(nil)
 )
 
 // jsonExpr wraps expr, a JavaScript expression, in one whose value is a
