@@ -632,7 +632,7 @@ const playerStateJS = `(() => {
 
 // play opens u, a watch page, in page and waits until its video has played
 // past playedSec, failing the test if it does not within playTimeout.
-func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playerState {
+func play(ctx context.Context, t *testing.T, page testnet.Browser, u string) playerState {
 	t.Helper()
 	start := time.Now()
 	if err := page.Open(ctx, u); err != nil {
@@ -671,7 +671,7 @@ func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playe
 
 // seekTo seeks the video of the playing watch page in page to frac of its
 // duration and returns how long it took to play past that point again.
-func seekTo(ctx context.Context, t *testing.T, page *testnet.Page, frac float64) time.Duration {
+func seekTo(ctx context.Context, t *testing.T, page testnet.Browser, frac float64) time.Duration {
 	t.Helper()
 	var ms float64
 	err := page.Eval(ctx, fmt.Sprintf(`(async () => {
