@@ -18,7 +18,10 @@ import (
 // makes. Nothing leaves a test network anyway, but a Firefox that tries
 // fills its log with failures, and its background fetches would compete
 // with the page under test. The Remote Agent sets more of the kind itself
-// (remote.prefs.recommended).
+// (remote.prefs.recommended). Remote Settings still polls
+// firefox.settings.services.mozilla.com about a dozen times in its first
+// seconds, a name no test network resolves: ESR builds ignore
+// services.settings.server outside Mozilla's own test harness.
 var firefoxPrefs = map[string]any{
 	"app.update.auto":                              false,
 	"app.update.disabledForTesting":                true,
@@ -41,10 +44,8 @@ var firefoxPrefs = map[string]any{
 	"extensions.update.enabled":                    false,
 	"extensions.blocklist.enabled":                 false,
 	"media.gmp-manager.updateEnabled":              false,
-	"services.settings.server":                     "data:,#remote-settings-off/v1",
 	"signon.management.page.breach-alerts.enabled": false,
 	"app.normandy.enabled":                         false,
-	"messaging-system.rsexperimentloader.enabled":  false,
 	// The test network's origins count as secure (secureOrigins), which
 	// makes Firefox upgrade their media requests to https, as it does
 	// those of http media in https pages, and the node has no https.
