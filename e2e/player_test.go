@@ -69,8 +69,8 @@ const blockWebRTC = `(() => {
 //     waiting on them;
 //   - server-only: ?p2p=0; the page must stream from /stream at once,
 //     without registering WebTorrent's service worker;
-//   - webrtc-blocked: RTCPeerConnection throws; the page must still play,
-//     from the web seed or /stream, with no WebRTC bytes;
+//   - webrtc-blocked: RTCPeerConnection throws; the page must stream from
+//     /stream, web seed or not, with no WebRTC bytes;
 //   - stream-only: no web seed and no WebRTC; the page must move to /stream
 //     by itself;
 //   - ice-fails: no web seed, and the node's WebRTC is out of the browser's
@@ -106,7 +106,7 @@ func TestWatchPage(t *testing.T) {
 		{name: "p2p", flags: []string{"--no-webseed"}, wantMode: "p2p", wantRTC: true},
 		{name: "p2p-no-mdns", flags: []string{"--no-webseed"}, noMDNS: true, wantMode: "p2p", wantRTC: true},
 		{name: "server-only", query: "?p2p=0", wantMode: "stream"},
-		{name: "webrtc-blocked", blockWebRTC: true},
+		{name: "webrtc-blocked", blockWebRTC: true, wantMode: "stream"},
 		{name: "stream-only", flags: []string{"--no-webseed"}, blockWebRTC: true, wantMode: "stream"},
 		// The node offers WebRTC on loopback only, so ICE never succeeds,
 		// as behind a firewall that drops UDP; no web seed either.
@@ -1033,7 +1033,7 @@ const playerStateJS = `(() => {
 
 // play opens u, a watch page, in page and waits until its video has played
 // past playedSec, failing the test if it does not within playTimeout.
-func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playerState {
+func play(ctx context.Context, t *testing.T, page testnet.Browser, u string) playerState {
 	t.Helper()
 	start := time.Now()
 	if err := page.Open(ctx, u); err != nil {
@@ -1072,7 +1072,7 @@ func play(ctx context.Context, t *testing.T, page *testnet.Page, u string) playe
 
 // seekTo seeks the video of the playing watch page in page to frac of its
 // duration and returns how long it took to play past that point again.
-func seekTo(ctx context.Context, t *testing.T, page *testnet.Page, frac float64) time.Duration {
+func seekTo(ctx context.Context, t *testing.T, page testnet.Browser, frac float64) time.Duration {
 	t.Helper()
 	var ms float64
 	err := page.Eval(ctx, fmt.Sprintf(`(async () => {

@@ -103,8 +103,12 @@ async function serviceWorker (base: string): Promise<ServiceWorkerRegistration> 
   return reg
 }
 
-/** webrtcAvailable reports whether this page may make WebRTC connections. */
-function webrtcAvailable (): boolean {
+/**
+ * webrtcAvailable reports whether this page may make WebRTC connections:
+ * not in a browser built without WebRTC (Debian's WebKitGTK), nor where a
+ * policy or an extension blocks it.
+ */
+export function webrtcAvailable (): boolean {
   try {
     new RTCPeerConnection().close()
     return true
@@ -158,12 +162,12 @@ export class P2P {
    * start registers the service worker, fetches the .torrent at torrentURL
    * (no metadata round trip) and adds it to a new WebTorrent client, whose
    * trackers and web seeds are cut down to this node's, with the deadline
-   * policy unless policy is false. It resolves once the
-   * torrent is ready to stream.
+   * policy unless policy is false. It resolves once the torrent is ready
+   * to stream. It needs WebRTC (webrtcAvailable): without it the player
+   * streams from the node instead.
    */
   static async start (base: string, torrentURL: string, publicHost: string, iceServers: RTCIceServer[], policy = true): Promise<P2P> {
-    const rtc = webrtcAvailable()
-    if (rtc) quickGathering(iceServers)
+    quickGathering(iceServers)
     const [reg, buf, { default: WebTorrent }] = await Promise.all([
       serviceWorker(base).then(marking('service worker')),
       fetchTorrent(torrentURL).then(marking('torrent fetched')),
@@ -173,7 +177,7 @@ export class P2P {
     // defaults are third parties' STUN servers. The node's host
     // candidates, or its NAT IP, are enough for a browser to reach it;
     // viewers on one LAN reach each other too.
-    const client = new WebTorrent({ tracker: rtc ? { rtcConfig: { iceServers } } : false })
+    const client = new WebTorrent({ tracker: { rtcConfig: { iceServers } } })
     // A bitfield of nothing: WebTorrent otherwise reads every piece back
     // from the browser's storage to verify it before the torrent is ready,
     // seconds for a feature film. Whatever an earlier visit stored is
@@ -195,7 +199,6 @@ export class P2P {
         torrent.once('error', err => reject(typeof err === 'string' ? new Error(err) : err))
       })
       mark('torrent ready')
-      if (!rtc && torrent.urlList.length === 0) throw new Error('no WebRTC in this browser and no web seed')
       p.claimOwnRequests(reg)
       client.createServer({ controller: reg })
     } catch (err) {

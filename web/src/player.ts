@@ -8,7 +8,7 @@
 // to 46 kB gzipped, where this whole player, its delivery and menus
 // included, is 7 kB and its style 2.5 kB (issue 10).
 import type { FileInfo, PageData } from './data'
-import { P2P, mark, type Delivery } from './p2p'
+import { P2P, mark, webrtcAvailable, type Delivery } from './p2p'
 import { clock } from './format'
 import { Menu } from './menu'
 import { srtToVTT } from './srt'
@@ -262,6 +262,9 @@ export class Player {
     this.mode = 'connecting'
     mark('start')
     if (!this.data.p2p) return this.toStream(this.data.p2pOff ?? 'peer-to-peer is off on this page')
+    // Without WebRTC, WebTorrent could reach the web seed alone, and the
+    // page would call the node's bytes peer-to-peer: the node streams them.
+    if (!webrtcAvailable()) return this.toStream('this browser has no WebRTC')
     if (this.data.head) {
       // The first frame from the node's opening stream, as fast as plain
       // HTTP; peers take over once WebTorrent has started. WebTorrent
