@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -250,5 +251,36 @@ func TestBrowserReadsGoFirst(t *testing.T) {
 	<-done
 	if peer > 48<<10 {
 		t.Errorf("a polite peer took %d KiB while a browser read 192 KiB; want the browser first", peer>>10)
+	}
+}
+
+// TestRangeLimits checks the Range headers the node refuses with 416 and
+// the file's size, on /stream and the web seed alike, and those it serves.
+func TestRangeLimits(t *testing.T) {
+	n := newTestNode(t, map[string]int{"film.mp4": 64 << 10})
+	many := func(k int) string { return "bytes=" + strings.Repeat("0-0,", k-1) + "0-0" }
+	for _, route := range []string{"/webseed/", "/stream/"} {
+		url := n.url + route + n.ih.String() + "/bundle/film.mp4"
+		for _, tt := range []struct {
+			rng  string
+			code int
+		}{
+			{"bytes=0-0", 206},
+			{"bytes=-1", 206},
+			{many(maxRanges), 206}, // multipart
+			{many(maxRanges + 1), 416},
+			{"bytes=-0", 416}, // ServeContent: 206 with an inverted Content-Range
+			{"bytes=0-1, -0", 416},
+			{"bytes=0-" + strings.Repeat("0", maxRangeHeader), 416},
+			{"bytes=70000-", 416}, // beyond the end, by ServeContent
+		} {
+			res, _ := get(t, url, "Range", tt.rng)
+			if res.StatusCode != tt.code {
+				t.Errorf("GET %s with Range %.40q: %d, want %d", route, tt.rng, res.StatusCode, tt.code)
+			}
+			if tt.code == 416 && res.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", 64<<10) {
+				t.Errorf("GET %s with Range %.40q: Content-Range %q, want the size", route, tt.rng, res.Header.Get("Content-Range"))
+			}
+		}
 	}
 }

@@ -303,6 +303,9 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
+	if !rangeOK(w, r, f.Length) {
+		return nil
+	}
 	ih := t.InfoHash()
 	k := fileKey{ih, idx}
 	head := r.URL.Query().Has("head")

@@ -13,15 +13,18 @@ import (
 // URL ends in. Only paths of the torrent's own files are served, and only
 // verified pieces.
 func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
-	t, _, _, rd, err := p.openRequested(r)
+	t, _, f, rd, err := p.openRequested(r)
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
+	setCORS(w.Header())
+	if !rangeOK(w, r, f.Length) {
+		return nil
+	}
 	// A web seed request is a whole piece or a run of them: no readahead
 	// beyond what was asked.
 	rd.SetReadahead(0)
-	setCORS(w.Header())
 	setUntrusted(w.Header())
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
