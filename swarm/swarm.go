@@ -224,7 +224,15 @@ func (s *Swarm) start() error {
 	cc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir:   cc.DataDir,
 		PieceCompletion: sharedCompletion{pc},
-		Logger:          s.cfg.Logger,
+		// With part files anacrolix v1.59.1 marks every piece of a file
+		// still named .part incomplete when the torrent opens, throwing
+		// away what the completion database says was verified: a restart
+		// at half a download began again from nothing. Without them
+		// files are written under their own names, and the database
+		// (each piece's completion committed as it is verified) is what
+		// a restart trusts.
+		UsePartFiles: g.Some(false),
+		Logger:       s.cfg.Logger,
 	})
 	cc.PeerID = peerID
 	cc.Seed = true

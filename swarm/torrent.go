@@ -129,6 +129,11 @@ func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
 		return nil, false
 	}
 	mi := t.t.Metainfo()
+	// anacrolix gives a v1 torrent an empty piece layers map, which it
+	// then refuses when the .torrent is added again ("no piece root set").
+	if len(mi.PieceLayers) == 0 {
+		mi.PieceLayers = nil
+	}
 	tiers := t.Announce()
 	mi.AnnounceList = tiers
 	mi.Announce = ""
