@@ -70,7 +70,27 @@ func (s *Swarm) TCPPeer(ih infohash.Hash, local netip.Addr) (addr netip.AddrPort
 	return netip.AddrPortFrom(ip, uint16(s.Port())), t.Seeding(), true
 }
 
+// dialBackRate and dialBackBurst bound the dials Leecher starts, whatever
+// the HTTP tracker is told.
+const (
+	dialBackRate  = 10 // per second
+	dialBackBurst = 20
+)
+
 // Leecher tells torrent ih of a native client still downloading it at
 // addr, so that the node dials it: some clients (Transmission among them)
-// never dial a peer on a loopback or martian address.
-func (s *Swarm) Leecher(ih infohash.Hash, addr netip.AddrPort) { s.AddPeer(ih, addr) }
+// never dial a peer on a loopback or martian address. The node dials as a
+// tracker's client would, and no more: never port 0, an unspecified or
+// multicast address, nor (unless Config.DialLoopback) a loopback or
+// link-local one, and at most dialBackRate a second.
+func (s *Swarm) Leecher(ih infohash.Hash, addr netip.AddrPort) {
+	ip := addr.Addr()
+	if addr.Port() == 0 || ip.IsUnspecified() || ip.IsMulticast() ||
+		(ip.IsLoopback() || ip.IsLinkLocalUnicast()) && !s.cfg.DialLoopback {
+		return
+	}
+	if !s.dialBack.Allow() {
+		return
+	}
+	s.AddPeer(ih, addr)
+}

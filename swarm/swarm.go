@@ -60,6 +60,13 @@ type Config struct {
 	// transport: BitTorrent peers through the client, HTTP through
 	// UploadLimiter. Zero means no cap.
 	UploadRate int64
+	// DialLoopback lets the node dial native clients that its HTTP
+	// tracker saw at loopback or link-local addresses: right for a node
+	// whose public URL is on loopback (a desktop, a test), wrong for one
+	// behind a proxy on its own host, where every client seems to come
+	// from loopback and dialling back would probe the host's own ports
+	// for anyone who announces.
+	DialLoopback bool
 	// NoSuperSeed tells browser peers of a complete torrent every piece
 	// at once, as to any other peer, instead of super-seeding to them
 	// (superseed.go).
@@ -98,10 +105,11 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 
-	upload *rate.Limiter // the upload cap; infinite without one
-	conns  *conns        // conns handed in by AddConn
-	closed *closedConns  // peer conns anacrolix closed, waiting to be counted
-	wg     sync.WaitGroup
+	upload   *rate.Limiter // the upload cap; infinite without one
+	dialBack *rate.Limiter // dials to clients the HTTP tracker saw
+	conns    *conns        // conns handed in by AddConn
+	closed   *closedConns  // peer conns anacrolix closed, waiting to be counted
+	wg       sync.WaitGroup
 }
 
 // Errors callers branch on.
@@ -136,13 +144,14 @@ func New(cfg Config) (*Swarm, error) {
 		cfg.Logger = slog.Default()
 	}
 	return &Swarm{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "swarm"),
-		up:      make(chan struct{}),
-		stopped: make(chan struct{}),
-		upload:  rate.NewLimiter(upload, blockBytes),
-		conns:   newConns(),
-		closed:  newClosedConns(),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "swarm"),
+		up:       make(chan struct{}),
+		stopped:  make(chan struct{}),
+		upload:   rate.NewLimiter(upload, blockBytes),
+		dialBack: rate.NewLimiter(dialBackRate, dialBackBurst),
+		conns:    newConns(),
+		closed:   newClosedConns(),
 	}, nil
 }
 

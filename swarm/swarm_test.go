@@ -555,3 +555,48 @@ func TestDownloadResumes(t *testing.T) {
 	}
 	t.Logf("%d of %d pieces verified before the stop, %d after the restart", had, lt.t.NumPieces(), got)
 }
+
+// TestLeecherDialBack checks which clients seen by the HTTP tracker the
+// node dials: one on loopback only when told it may (a node whose public
+// URL is on loopback), and never port 0.
+func TestLeecherDialBack(t *testing.T) {
+	dir := t.TempDir()
+	writeRandom(t, filepath.Join(dir, "clip.bin"), 256<<10, 41)
+	for _, dialLoopback := range []bool{false, true} {
+		cfg := testConfig(t, t.TempDir())
+		cfg.DialLoopback = dialLoopback
+		cfg.DisableUTP = true // a uTP dial to the TCP listener below would outlive the node
+		seed, stop := startSwarm(t, cfg)
+		st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dialled := make(chan struct{}, 1)
+		go func() {
+			if c, err := ln.Accept(); err == nil {
+				c.Close()
+				dialled <- struct{}{}
+			}
+		}()
+		seed.Leecher(st.InfoHash(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), 0))
+		seed.Leecher(st.InfoHash(), netip.MustParseAddrPort(ln.Addr().String()))
+		select {
+		case <-dialled:
+			if !dialLoopback {
+				t.Error("the node dialled a loopback client without DialLoopback")
+			}
+		case <-time.After(3 * time.Second):
+			if dialLoopback {
+				t.Error("the node did not dial a loopback client in 3 s with DialLoopback")
+			}
+		}
+		ln.Close()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

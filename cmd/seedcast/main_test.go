@@ -162,3 +162,14 @@ func TestURLHost(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoopbackHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost": true, "app.localhost": true, "127.0.0.1": true, "127.1.2.3": true, "::1": true,
+		"films.example.org": false, "10.0.0.1": false, "0.0.0.0": false, "": false, "localhost.example": false,
+	} {
+		if got := isLoopbackHost(host); got != want {
+			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -99,6 +99,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			NoPortForwarding: c.NoPortForwarding,
 			UploadRate:       uploadRate,
 			NoSuperSeed:      c.NoSuperSeed,
+			DialLoopback:     isLoopbackHost(base.Hostname()),
 			NATIP:            natIP,
 			Announce:         announceURLs(base),
 			Trackers:         c.Tracker,
