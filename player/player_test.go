@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,6 +284,31 @@ func TestRangeLimits(t *testing.T) {
 			if tt.code == 416 && res.Header.Get("Content-Range") != fmt.Sprintf("bytes */%d", 64<<10) {
 				t.Errorf("GET %s with Range %.40q: Content-Range %q, want the size", route, tt.rng, res.Header.Get("Content-Range"))
 			}
+		}
+	}
+}
+
+// TestClientThatNeverReads checks that a client that asks for a file and
+// reads nothing gives its conn back after writeStall, on /stream and the
+// web seed: what it reads afterwards ends short of the file.
+func TestClientThatNeverReads(t *testing.T) {
+	defer func(d time.Duration) { writeStall = d }(writeStall)
+	writeStall = 300 * time.Millisecond
+	const size = 48 << 20 // more than loopback's socket buffers hold
+	n := newTestNode(t, map[string]int{"film.mp4": size})
+	for _, route := range []string{"/stream/", "/webseed/"} {
+		u, _ := url.Parse(n.url)
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET %s%s/bundle/film.mp4 HTTP/1.1\r\nHost: %s\r\n\r\n", route, n.ih, u.Host)
+		time.Sleep(10 * writeStall)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.Copy(io.Discard, c)
+		if got >= size || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("GET %s, read after %v: %d bytes, %v; want the conn closed short of %d", route, 10*writeStall, got, err, size)
 		}
 	}
 }

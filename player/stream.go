@@ -152,6 +152,20 @@ func take(ctx context.Context, lim *rate.Limiter, n int) error {
 	}
 }
 
+// writeStall is how long one write of a body may wait for the client to
+// read. A paused video element stops reading once its buffer is full and
+// opens a new range request when it plays on, so a client that reads
+// nothing for this long gives its conn back, instead of holding it (and
+// one of the node's file descriptors) for as long as it likes.
+var writeStall = 30 * time.Second
+
+// write writes b within writeStall.
+func (w bodyWriter) write(b []byte) (int, error) {
+	// Not every ResponseWriter can (a test's recorder): then without.
+	_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(writeStall))
+	return w.ResponseWriter.Write(b)
+}
+
 // waitN waits in lim's queue for n bytes of tokens.
 func waitN(ctx context.Context, lim *rate.Limiter, n int) error { return lim.WaitN(ctx, n) }
 
@@ -164,7 +178,7 @@ func (w bodyWriter) paced(burst, bytesPerSec int64) bodyWriter {
 
 func (w bodyWriter) Write(b []byte) (int, error) {
 	if w.lim == nil && w.pace == nil {
-		n, err := w.ResponseWriter.Write(b)
+		n, err := w.write(b)
 		w.n.Add(int64(n))
 		return n, err
 	}
@@ -189,7 +203,7 @@ func (w bodyWriter) Write(b []byte) (int, error) {
 				return written, err
 			}
 		}
-		n, err := w.ResponseWriter.Write(chunk)
+		n, err := w.write(chunk)
 		written += n
 		w.n.Add(int64(n))
 		if w.sent != nil {

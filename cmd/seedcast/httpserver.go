@@ -76,7 +76,10 @@ func (h *httpServer) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           h.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		// A keep-alive conn nobody uses is given back: 300 idle ones held
+		// every descriptor of a node under a limit of 256.
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 	if h.listening != nil {
 		h.listening(ln.Addr())
