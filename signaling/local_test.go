@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/infohash"
 )
 
@@ -266,5 +268,61 @@ func TestClientClosesLateOffers(t *testing.T) {
 	defer p.mu.Unlock()
 	if p.offers != offers || p.closed != offers || p.late != 0 {
 		t.Errorf("%d offers made, %d closed, %d of those after Run returned; want %d, %d and 0", p.offers, p.closed, p.late, offers, offers)
+	}
+}
+
+// TestNodeSeatCannotBeTaken checks that a socket announcing with the
+// node's peer id (which any browser learns from the node's offers) is
+// refused, and the next browser's offer still reaches the node; and that
+// a browser's live seat is not taken by another socket either, though a
+// closed one's is.
+func TestNodeSeatCannotBeTaken(t *testing.T) {
+	srv, url := newTestServer(t)
+	ih, node := infohash.Hash{7}, ID{'-', 'S', 'C', '1'}
+	got := make(chan []byte, 16)
+	lc, err := srv.ConnectLocal(func(m []byte) { got <- m }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	b, _ := json.Marshal(announceJSON(ih, node, 0))
+	if err := lc.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+
+	impostor := dialWS(t, url)
+	impostor.WriteJSON(announceJSON(ih, node, 0))
+	if m := readJSON(t, impostor); m["failure reason"] != errPeerIDTaken.Error() {
+		t.Fatalf("an announce with the node's peer id got %v, want a failure", m)
+	}
+	browser := dialWS(t, url)
+	browser.WriteJSON(announceJSON(ih, ID{200}, 1))
+	readJSON(t, browser)
+	select {
+	case m := <-got:
+		if !strings.Contains(string(m), `"offer"`) {
+			t.Fatalf("node got %s, want the browser's offer", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the browser's offer did not reach the node")
+	}
+
+	// A browser's seat: refused to another socket while it lives.
+	other := dialWS(t, url)
+	other.WriteJSON(announceJSON(ih, ID{200}, 0))
+	if m := readJSON(t, other); m["failure reason"] != errPeerIDTaken.Error() {
+		t.Fatalf("an announce with a live browser's peer id got %v, want a failure", m)
+	}
+	browser.Close()
+	err = testnet.WaitFor(5*time.Second, func() error {
+		other.WriteJSON(announceJSON(ih, ID{200}, 0))
+		if m := readJSON(t, other); m["failure reason"] != nil {
+			return fmt.Errorf("after the browser left, its peer id got %v", m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -248,8 +248,16 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		return nil, 0, 0, errTooManySwarms
 	}
 	now := time.Now()
+	taken := false
 	ok := srv.withSwarm(ih, true, func(sw *swarm) {
 		p := sw.ws[req.PeerID]
+		if p != nil && p.sock != s && (p.sock.local || !p.sock.closed()) {
+			// Another live socket, or the node of this process, holds
+			// this peer id: whoever learnt it (from any offer) must not
+			// take over its seat and the offers meant for it.
+			taken = true
+			return
+		}
 		if p == nil {
 			p = &wsPeer{}
 			sw.ws[req.PeerID] = p
@@ -279,6 +287,9 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 		}
 		complete, incomplete = sw.counts()
 	})
+	if taken {
+		return nil, 0, 0, errPeerIDTaken
+	}
 	if !ok {
 		return nil, 0, 0, errTrackerFull
 	}
@@ -319,7 +330,18 @@ func pickRecipients(sw *swarm, announcer ID, n int) []ID {
 var (
 	errTooManySwarms = errors.New("too many torrents announced on one socket")
 	errTrackerFull   = errors.New("tracker is full; try again later")
+	errPeerIDTaken   = errors.New("peer_id in use by another connection")
 )
+
+// closed reports whether the socket has closed.
+func (s *socket) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
 
 func (srv *Server) announceWS(s *socket, req *request) {
 	ih := req.InfoHashes[0]
