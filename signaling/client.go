@@ -86,7 +86,15 @@ const (
 	minInterval     = 5 * time.Second
 	maxBackoff      = 5 * time.Minute
 	maxAnswering    = 16 // offers answered at once
-	handshakeWait   = 10 * time.Second
+	// Bounds on the offers the node makes to peers that joined without
+	// offers of their own: each costs a PeerConnection for up to offerTTL,
+	// and anyone can announce fresh peer ids by the thousand (10 000
+	// announces once held 4 512 offers and 373 MB). A browser beyond them
+	// still reaches the node through the offers it announces with, or at
+	// the node's next announce.
+	maxJoinOffers        = 64 // at once, in all
+	maxJoinOffersPerHost = 4  // at once, to peers announcing from one host
+	handshakeWait        = 10 * time.Second
 )
 
 // NewClient validates cfg.
@@ -156,6 +164,7 @@ type link interface {
 type joinEvent struct {
 	ih   infohash.Hash
 	peer ID
+	host string // where the peer announced from
 }
 
 // session is one connection: announce now and every interval, and answer
@@ -181,7 +190,7 @@ func (c *Client) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]pendingOffer), announced: make(map[infohash.Hash]bool),
+	s := &session{c: c, l: l, ctx: ctx, pending: make(map[ID]pendingOffer), joinOffers: make(map[string]int), announced: make(map[infohash.Hash]bool),
 		sem: make(chan struct{}, maxAnswering)}
 	defer func() {
 		// In this order: the context first, so that offers being made
@@ -211,7 +220,7 @@ func (c *Client) session(ctx context.Context) error {
 				timer.Reset(interval)
 			}
 		case j := <-joins:
-			s.offerTo(j.ih, j.peer)
+			s.offerTo(j.ih, j.peer, j.host)
 		case now := <-sweep.C:
 			s.expireOffers(now)
 		case <-timer.C:
@@ -231,17 +240,43 @@ type session struct {
 	// own goroutine adds to it, and it waits after its loop has ended.
 	wg sync.WaitGroup
 
-	mu        sync.Mutex
-	closed    bool                   // the session ended: no more pending offers
-	pending   map[ID]pendingOffer    // by offer id
-	announced map[infohash.Hash]bool // torrents announced with "started"
-	torrents  map[infohash.Hash]bool // torrents of the last round
+	mu         sync.Mutex
+	closed     bool                   // the session ended: no more pending offers
+	pending    map[ID]pendingOffer    // by offer id
+	joinOffers map[string]int         // offers to joined peers, pending or being made, by host
+	joinTotal  int                    // their sum
+	announced  map[infohash.Hash]bool // torrents announced with "started"
+	torrents   map[infohash.Hash]bool // torrents of the last round
 }
 
 // pendingOffer is an offer of the session waiting for its answer.
 type pendingOffer struct {
 	po      PendingOffer
 	expires time.Time
+	host    string // of the joined peer it was made for; "" in an announce
+}
+
+// reserveJoin counts one more offer to a peer that joined from host, if
+// the bounds allow it. s.mu is held.
+func (s *session) reserveJoin(host string) bool {
+	if s.joinTotal >= maxJoinOffers || s.joinOffers[host] >= maxJoinOffersPerHost {
+		return false
+	}
+	s.joinOffers[host]++
+	s.joinTotal++
+	return true
+}
+
+// releaseJoin undoes reserveJoin once the offer is answered, expired or
+// dropped. s.mu is held.
+func (s *session) releaseJoin(host string) {
+	if host == "" {
+		return
+	}
+	s.joinTotal--
+	if s.joinOffers[host]--; s.joinOffers[host] <= 0 {
+		delete(s.joinOffers, host)
+	}
 }
 
 // errSessionClosed is why an offer made as its session ended is dropped.
@@ -310,7 +345,7 @@ func (s *session) announce(a Announce) {
 	ok := make([]bool, len(offers))
 	for i := range offers {
 		wg.Go(func() {
-			id, po, err := s.newOffer(a.InfoHash)
+			id, po, err := s.newOffer(a.InfoHash, "")
 			if err != nil {
 				s.c.log.Debug("make offer", "infohash", a.InfoHash, "err", err)
 				return
@@ -329,9 +364,10 @@ func (s *session) announce(a Announce) {
 	s.sendJSON(msg)
 }
 
-// newOffer makes an offer and keeps it until answered or expired. An offer
+// newOffer makes an offer and keeps it until answered or expired, for the
+// peer that joined from host or, with host "", for an announce. An offer
 // made after the session ended is closed at once.
-func (s *session) newOffer(ih infohash.Hash) (ID, PendingOffer, error) {
+func (s *session) newOffer(ih infohash.Hash, host string) (ID, PendingOffer, error) {
 	var id ID
 	rand.Read(id[:])
 	ctx, cancel := context.WithTimeout(s.ctx, handshakeWait)
@@ -346,7 +382,7 @@ func (s *session) newOffer(ih infohash.Hash) (ID, PendingOffer, error) {
 		po.Close()
 		return id, nil, errSessionClosed
 	}
-	s.pending[id] = pendingOffer{po: po, expires: time.Now().Add(offerTTL)}
+	s.pending[id] = pendingOffer{po: po, expires: time.Now().Add(offerTTL), host: host}
 	s.mu.Unlock()
 	return id, po, nil
 }
@@ -360,6 +396,7 @@ func (s *session) expireOffers(now time.Time) {
 			return false
 		}
 		expired = append(expired, p.po)
+		s.releaseJoin(p.host)
 		return true
 	})
 	s.mu.Unlock()
@@ -384,14 +421,24 @@ func (s *session) closePending() {
 // offerTo offers straight to a peer that just joined a swarm of the
 // node's own tracker, so that browsers which only answer are reached at
 // once rather than at the node's next announce.
-func (s *session) offerTo(ih infohash.Hash, peer ID) {
+func (s *session) offerTo(ih infohash.Hash, peer ID, host string) {
 	lc, ok := s.l.(*localLink)
 	if !ok {
 		return
 	}
+	s.mu.Lock()
+	ok = s.reserveJoin(host)
+	s.mu.Unlock()
+	if !ok {
+		s.c.log.Debug("no offer to a joined peer: too many pending", "infohash", ih, "host", host)
+		return
+	}
 	s.wg.Go(func() {
-		id, po, err := s.newOffer(ih)
+		id, po, err := s.newOffer(ih, host)
 		if err != nil {
+			s.mu.Lock()
+			s.releaseJoin(host)
+			s.mu.Unlock()
 			s.c.log.Debug("make offer", "infohash", ih, "err", err)
 			return
 		}
@@ -454,6 +501,9 @@ func (s *session) handle(raw []byte) time.Duration {
 		s.mu.Lock()
 		p, ok := s.pending[offerID]
 		delete(s.pending, offerID)
+		if ok {
+			s.releaseJoin(p.host)
+		}
 		s.mu.Unlock()
 		if !ok {
 			s.c.log.Debug("answer to unknown or expired offer", "infohash", ih, "peer_id", from)

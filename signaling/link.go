@@ -48,9 +48,9 @@ func (c *Client) dialLocal(in chan<- []byte, joins chan<- joinEvent, done chan<-
 			case <-lc.Done():
 			}
 		},
-		func(ih infohash.Hash, peer ID) {
+		func(ih infohash.Hash, peer ID, host string) {
 			select {
-			case joins <- joinEvent{ih, peer}:
+			case joins <- joinEvent{ih, peer, host}:
 			default: // the peer will hear the node's next announce
 			}
 		})

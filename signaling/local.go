@@ -21,15 +21,16 @@ var ErrClosed = errors.New("signaling: closed")
 // message the tracker sends it, in order, from one goroutine; it must
 // return promptly once Done is closed, for Run waits for it. joined, if
 // not nil, hears of each peer that newly joins a swarm the node announced
-// in without offers of its own, so that the node can offer to it without
-// waiting for its next announce; it must not block.
-func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih infohash.Hash, peer ID)) (*LocalConn, error) {
+// in without offers of its own, and of the host it announced from, so that
+// the node can offer to it without waiting for its next announce; it must
+// not block.
+func (srv *Server) ConnectLocal(recv func(msg []byte), joined func(ih infohash.Hash, peer ID, host string)) (*LocalConn, error) {
 	s := srv.newSocket("local")
 	s.local = true
 	s.recv = recv
 	s.joined = joined
 	if s.joined == nil {
-		s.joined = func(infohash.Hash, ID) {}
+		s.joined = func(infohash.Hash, ID, string) {}
 	}
 	if !srv.register(s, 1) {
 		return nil, ErrClosed

@@ -101,8 +101,8 @@ func TestLocalNodeHearsJoins(t *testing.T) {
 	srv, url := newTestServer(t)
 	ih, node, browser := infohash.Hash{9}, ID{'-', 'S', 'C'}, ID{7}
 	joins := make(chan ID, 4)
-	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH infohash.Hash, peer ID) {
-		if gotIH == ih {
+	lc, err := srv.ConnectLocal(func([]byte) {}, func(gotIH infohash.Hash, peer ID, host string) {
+		if gotIH == ih && host == "127.0.0.1" {
 			joins <- peer
 		}
 	})
@@ -324,5 +324,75 @@ func TestNodeSeatCannotBeTaken(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countingPeer makes offers nobody answers and counts those alive.
+type countingPeer struct {
+	live, most atomic.Int64
+}
+
+type countedOffer struct{ p *countingPeer }
+
+func (p *countingPeer) Offer(ctx context.Context, ih infohash.Hash) (PendingOffer, error) {
+	n := p.live.Add(1)
+	for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+	}
+	return &countedOffer{p}, nil
+}
+
+func (p *countingPeer) Answer(ctx context.Context, ih infohash.Hash, from ID, sdp string) (string, error) {
+	return "", context.Canceled
+}
+
+func (o *countedOffer) SDP() string                                       { return "offer" }
+func (o *countedOffer) Answered(ctx context.Context, from ID, sdp string) {}
+func (o *countedOffer) Close()                                            { o.p.live.Add(-1) }
+
+// TestJoinOffersBounded floods the tracker with announces of fresh peer
+// ids without offers, all from one host: the node offers to at most
+// maxJoinOffersPerHost of them at once, not one offer per announce.
+func TestJoinOffersBounded(t *testing.T) {
+	srv, url := newTestServer(t)
+	ih := infohash.Hash{4}
+	p := &countingPeer{}
+	cl, err := NewClient(ClientConfig{Local: srv, PeerID: ID{'-', 'S', 'C', '2'}, Peer: p, Offers: 1,
+		Torrents: func() []Announce { return []Announce{{InfoHash: ih, Left: 0}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+		if n := p.live.Load(); n != 0 {
+			t.Errorf("%d offers left open after Run returned", n)
+		}
+	}()
+	c := dialWS(t, url)
+	const flood = 300
+	for i := range flood {
+		c.WriteJSON(announceJSON(ih, ID{'f', byte(i >> 8), byte(i)}, 0))
+		readJSON(t, c)
+	}
+	// One offer of the node's own announce, and the flood's share: the
+	// node does offer to the first joiners.
+	err = testnet.WaitFor(5*time.Second, func() error {
+		if most := p.most.Load(); most < 1+maxJoinOffersPerHost {
+			return fmt.Errorf("%d announces made only %d offers at once; want the node to offer to the first %d", flood, most, maxJoinOffersPerHost)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // for any offer the bound let through late
+	if most := p.most.Load(); most > 1+maxJoinOffersPerHost {
+		t.Fatalf("%d announces from one host made %d offers at once; want at most %d", flood, most, 1+maxJoinOffersPerHost)
 	}
 }

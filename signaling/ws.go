@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -48,7 +49,7 @@ type socket struct {
 	// sends it, and joined hears of peers that start in its swarms.
 	local  bool
 	recv   func(msg []byte)
-	joined func(ih infohash.Hash, peer ID)
+	joined func(ih infohash.Hash, peer ID, host string)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -295,7 +296,7 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 	}
 	s.keys[key] = struct{}{}
 	for _, l := range joined {
-		l.joined(ih, req.PeerID)
+		l.joined(ih, req.PeerID, s.host())
 	}
 	return recipients, complete, incomplete, nil
 }
@@ -332,6 +333,14 @@ var (
 	errTrackerFull   = errors.New("tracker is full; try again later")
 	errPeerIDTaken   = errors.New("peer_id in use by another connection")
 )
+
+// host is the address the socket's peer connects from, without its port.
+func (s *socket) host() string {
+	if h, _, err := net.SplitHostPort(s.addr); err == nil {
+		return h
+	}
+	return s.addr
+}
 
 // closed reports whether the socket has closed.
 func (s *socket) closed() bool {
