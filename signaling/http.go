@@ -100,6 +100,10 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 		writeBencode(w, httpFailure(err.Error()))
 		return
 	}
+	if !srv.allowed(a.InfoHash) {
+		writeBencode(w, httpFailure(errNotTracked.Error()))
+		return
+	}
 	remote, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		writeBencode(w, httpFailure("cannot tell your address"))

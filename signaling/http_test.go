@@ -181,3 +181,57 @@ func FuzzParseHTTPAnnounce(f *testing.F) {
 		}
 	})
 }
+
+// TestAllow checks that a tracker told which torrents to track refuses
+// the others, over HTTP and WebSocket alike.
+func TestAllow(t *testing.T) {
+	mine := infohash.Hash{1}
+	srv, err := New(Config{Allow: func(ih infohash.Hash) bool { return ih == mine }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, srv)
+	for ih, want := range map[infohash.Hash]string{mine: "", {2}: errNotTracked.Error()} {
+		var r decodedReply
+		getBencode(t, announceURL(base, ih, ID{3}, 7000, ""), &r)
+		if r.Failure != want {
+			t.Errorf("HTTP announce of %v: failure %q, want %q", ih, r.Failure, want)
+		}
+		c := dialWS(t, "ws"+strings.TrimPrefix(base, "http")+"/announce")
+		c.WriteJSON(announceJSON(ih, ID{4}, 0))
+		m := readJSON(t, c)
+		if got, _ := m["failure reason"].(string); got != want {
+			t.Errorf("WebSocket announce of %v: %v, want failure %q", ih, m, want)
+		}
+	}
+}
+
+// TestFullTrackerEvictsIdle fills a small tracker with random info
+// hashes over HTTP, as a flood would: every announce is still served,
+// idle swarms giving way, and a swarm with a browser in it stays.
+func TestFullTrackerEvictsIdle(t *testing.T) {
+	srv, err := New(Config{MaxSwarms: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, srv)
+	busy := infohash.Hash{0xbb}
+	c := dialWS(t, "ws"+strings.TrimPrefix(base, "http")+"/announce")
+	c.WriteJSON(announceJSON(busy, ID{5}, 0))
+	readJSON(t, c)
+	for i := range 500 {
+		var r decodedReply
+		getBencode(t, announceURL(base, infohash.Hash{byte(i >> 8), byte(i), 1}, ID{6}, 7000, ""), &r)
+		if r.Failure != "" {
+			t.Fatalf("announce %d of a full tracker: %q, want it served", i, r.Failure)
+		}
+	}
+	if n := srv.stats.Evicted.Load(); n < 450 {
+		t.Errorf("%d idle swarms evicted, want at least 450", n)
+	}
+	var kept bool
+	srv.withSwarm(busy, false, func(sw *swarm) { kept = len(sw.ws) == 1 })
+	if !kept {
+		t.Error("the swarm with a browser in it was evicted")
+	}
+}

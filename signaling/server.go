@@ -46,6 +46,18 @@ type Config struct {
 	// Node is the BitTorrent node running in this process, if any. The
 	// tracker lists its TCP listener to HTTP announcers.
 	Node Node
+
+	// Allow, if set, says which info hashes the tracker tracks; an
+	// announce of any other gets a failure. nil tracks every one.
+	Allow func(infohash.Hash) bool
+}
+
+// errNotTracked is the failure for an info hash Config.Allow refuses.
+var errNotTracked = errors.New("torrent not tracked here")
+
+// allowed reports whether the tracker tracks ih.
+func (srv *Server) allowed(ih infohash.Hash) bool {
+	return srv.cfg.Allow == nil || srv.cfg.Allow(ih)
 }
 
 // Node is what the tracker needs from the seeding node of its process.
@@ -86,6 +98,7 @@ type Stats struct {
 	OffersRelay  atomic.Int64 // offers forwarded
 	AnswersRelay atomic.Int64 // answers forwarded
 	HTTPAnnounce atomic.Int64 // HTTP announces served
+	Evicted      atomic.Int64 // idle swarms dropped to make room for new ones
 }
 
 // New returns a Server. It starts nothing: Register adds its routes to a
@@ -195,6 +208,9 @@ func (srv *Server) withSwarm(ih infohash.Hash, create bool, f func(sw *swarm)) b
 	srv.mu.RLock()
 	if sw := srv.swarms[ih]; sw != nil {
 		sw.mu.Lock()
+		if create {
+			sw.last = time.Now()
+		}
 		f(sw)
 		sw.mu.Unlock()
 		srv.mu.RUnlock()
@@ -208,16 +224,48 @@ func (srv *Server) withSwarm(ih infohash.Hash, create bool, f func(sw *swarm)) b
 	defer srv.mu.Unlock()
 	sw := srv.swarms[ih]
 	if sw == nil {
-		if len(srv.swarms) >= srv.cfg.MaxSwarms {
+		if len(srv.swarms) >= srv.cfg.MaxSwarms && !srv.evictIdle() {
 			return false
 		}
 		sw = newSwarm()
 		srv.swarms[ih] = sw
 	}
 	sw.mu.Lock()
+	sw.last = time.Now()
 	f(sw)
 	sw.mu.Unlock()
 	return true
+}
+
+// evictSample is how many swarms evictIdle looks at.
+const evictSample = 16
+
+// evictIdle makes room for a swarm when the tracker is full: of a few
+// swarms picked at random (map order), it drops the one announced to
+// longest ago that has no WebSocket peer, whose socket would hold on to
+// it; HTTP peers come back at their next announce. So a flood of random
+// info hashes displaces its own idle swarms, not the torrents in use. It
+// reports whether it dropped one; srv.mu is held.
+func (srv *Server) evictIdle() bool {
+	var oldest infohash.Hash
+	var at time.Time
+	found, seen := false, 0
+	for ih, sw := range srv.swarms {
+		if seen++; seen > evictSample {
+			break
+		}
+		sw.mu.Lock()
+		idle, last := len(sw.ws) == 0, sw.last
+		sw.mu.Unlock()
+		if idle && (!found || last.Before(at)) {
+			oldest, at, found = ih, last, true
+		}
+	}
+	if found {
+		delete(srv.swarms, oldest)
+		srv.stats.Evicted.Add(1)
+	}
+	return found
 }
 
 // scrapeFiles returns the counts of the swarms asked for, or of every swarm

@@ -15,7 +15,8 @@ type swarm struct {
 	ws        map[ID]*wsPeer
 	local     map[ID]struct{} // peers of ws on a local socket
 	http      map[netip.AddrPort]*httpPeer
-	completed int // "downloaded" in scrapes: completed events seen
+	completed int       // "downloaded" in scrapes: completed events seen
+	last      time.Time // of the last announce
 }
 
 type wsPeer struct {

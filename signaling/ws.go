@@ -362,6 +362,11 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 		return
 	}
+	if !srv.allowed(ih) {
+		srv.stats.WSRejected.Add(1)
+		s.reply(failure(ih, errNotTracked.Error()))
+		return
+	}
 	recipients, c, i, err := srv.touchWS(s, req, len(req.Offers))
 	if err != nil {
 		srv.stats.WSRejected.Add(1)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
 	"github.com/seedcast/seedcast/swarm"
@@ -35,6 +36,7 @@ type serveCmd struct {
 	NoTCP            bool     `name:"no-tcp" env:"SEEDCAST_NO_TCP" help:"No BitTorrent over TCP."`
 	NoUTP            bool     `name:"no-utp" env:"SEEDCAST_NO_UTP" help:"No BitTorrent over uTP."`
 	P2PMinViewers    int      `name:"p2p-min-viewers" env:"SEEDCAST_P2P_MIN_VIEWERS" placeholder:"N" help:"Pages stream from this node alone until N viewers watch the same film (default 0: peer-to-peer from the first)."`
+	TrackerOpen      bool     `name:"tracker-open" env:"SEEDCAST_TRACKER_OPEN" help:"Track any torrent announced to this node's tracker, not only the node's own."`
 	NoSuperSeed      bool     `name:"no-super-seed" env:"SEEDCAST_NO_SUPER_SEED" help:"Tell browser peers every piece at once instead of each a few that no viewer has yet (BEP 16 super-seeding)."`
 	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
@@ -49,8 +51,10 @@ type nodeConfig struct {
 	swarm   swarm.Config
 	webrtc  webrtc.Config
 	tracker signaling.Config
-	web     web.Config // all but the parts made from the others
-	paths   []string   // what to serve; empty means the demo pilot
+	// trackerOpen tracks any torrent, not only the node's own.
+	trackerOpen bool
+	web         web.Config // all but the parts made from the others
+	paths       []string   // what to serve; empty means the demo pilot
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -113,9 +117,10 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			Interfaces: c.WebRTCIface,
 			Loopback:   slices.Contains(c.WebRTCIface, "lo"),
 		},
-		tracker: signaling.Config{Logger: log},
-		web:     web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
-		paths:   c.Paths,
+		tracker:     signaling.Config{Logger: log},
+		trackerOpen: c.TrackerOpen,
+		web:         web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
+		paths:       c.Paths,
 	}, nil
 }
 
@@ -165,6 +170,13 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	cfg.tracker.Node = n.sw
+	if !cfg.trackerOpen {
+		// An artist's node is not a free tracker for anyone's files.
+		cfg.tracker.Allow = func(ih infohash.Hash) bool {
+			_, ok := n.sw.Torrent(ih)
+			return ok
+		}
+	}
 	if n.tr, err = signaling.New(cfg.tracker); err != nil {
 		return nil, err
 	}
