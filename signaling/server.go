@@ -11,12 +11,16 @@ package signaling
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/seedcast/seedcast/infohash"
 )
@@ -50,6 +54,9 @@ type Config struct {
 	// Allow, if set, says which info hashes the tracker tracks; an
 	// announce of any other gets a failure. nil tracks every one.
 	Allow func(infohash.Hash) bool
+	// AllowOrigins, if set, are the only origins (scheme://host[:port])
+	// whose pages may open a WebSocket; a public tracker takes every one.
+	AllowOrigins []string
 }
 
 // errNotTracked is the failure for an info hash Config.Allow refuses.
@@ -76,8 +83,9 @@ type Node interface {
 
 // Server is a tracker. Its zero value is not usable: call New.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg      Config
+	log      *slog.Logger
+	upgrader *websocket.Upgrader
 
 	mu     sync.RWMutex
 	swarms map[infohash.Hash]*swarm
@@ -131,11 +139,17 @@ func New(cfg Config) (*Server, error) {
 	case cfg.MaxSwarms < 0, cfg.MaxSwarmsPerSocket < 0, cfg.SendQueueLen < 0:
 		return nil, errors.New("signaling: negative limit in Config")
 	}
+	for _, o := range cfg.AllowOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("signaling: allowed origin %q: want scheme://host[:port], such as https://films.example.org", o)
+		}
+	}
 	return &Server{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "tracker"),
-		swarms:  make(map[infohash.Hash]*swarm),
-		sockets: make(map[*socket]struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "tracker"),
+		upgrader: newUpgrader(cfg.AllowOrigins),
+		swarms:   make(map[infohash.Hash]*swarm),
+		sockets:  make(map[*socket]struct{}),
 	}, nil
 }
 

@@ -71,3 +71,33 @@ func TestRunClosesSockets(t *testing.T) {
 		t.Error("a WebSocket that connected after Run was served")
 	}
 }
+
+// TestAllowOrigins checks that a tracker given origins takes WebSockets
+// from pages of those alone, and from programs that send no Origin.
+func TestAllowOrigins(t *testing.T) {
+	if _, err := New(Config{AllowOrigins: []string{"films.example.org"}}); err == nil {
+		t.Error("an origin without a scheme was taken")
+	}
+	srv, err := New(Config{AllowOrigins: []string{"https://films.example.org"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
+	for origin, ok := range map[string]bool{"https://films.example.org": true, "HTTPS://FILMS.example.org": true, "https://evil.example": false, "": true} {
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		c, res, err := websocket.DefaultDialer.Dial(url, h)
+		if err == nil {
+			c.Close()
+		}
+		if (err == nil) != ok {
+			status := 0
+			if res != nil {
+				status = res.StatusCode
+			}
+			t.Errorf("Origin %q: err %v (status %d), want allowed %v", origin, err, status, ok)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,11 +25,19 @@ const (
 	pingPeriod = 30 * time.Second
 )
 
-var upgrader = websocket.Upgrader{
-	ReadBufferSize:  4 << 10,
-	WriteBufferSize: 4 << 10,
-	// A public tracker serves pages of every origin.
-	CheckOrigin: func(*http.Request) bool { return true },
+// newUpgrader returns the WebSocket upgrader of a tracker that takes
+// pages from origins (scheme://host[:port]), or from every origin if none
+// are given. A request without an Origin header comes from no page (a
+// program, not a browser) and is taken.
+func newUpgrader(origins []string) *websocket.Upgrader {
+	return &websocket.Upgrader{
+		ReadBufferSize:  4 << 10,
+		WriteBufferSize: 4 << 10,
+		CheckOrigin: func(r *http.Request) bool {
+			o := r.Header.Get("Origin")
+			return len(origins) == 0 || o == "" || slices.ContainsFunc(origins, func(a string) bool { return strings.EqualFold(a, o) })
+		},
+	}
 }
 
 // swarmKey is one (info hash, peer id) pair a socket announced.
@@ -68,7 +77,7 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		srv.serveHTTPAnnounce(w, r)
 		return
 	}
-	conn, err := upgrader.Upgrade(w, r, nil)
+	conn, err := srv.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has already replied with an HTTP error.
 		srv.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)

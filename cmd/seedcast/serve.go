@@ -24,6 +24,7 @@ import (
 
 type serveCmd struct {
 	httpFlags
+	originFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
@@ -117,7 +118,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			Interfaces: c.WebRTCIface,
 			Loopback:   slices.Contains(c.WebRTCIface, "lo"),
 		},
-		tracker:     signaling.Config{Logger: log},
+		tracker:     signaling.Config{Logger: log, AllowOrigins: c.AllowOrigin},
 		trackerOpen: c.TrackerOpen,
 		web:         web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:       c.Paths,

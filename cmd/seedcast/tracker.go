@@ -14,6 +14,8 @@ import (
 
 type trackerCmd struct {
 	httpFlags
+	originFlags
+	Allow string `env:"SEEDCAST_ALLOW" type:"existingfile" placeholder:"FILE" help:"Track only the info hashes in FILE, one a line (hex or base32; # starts a comment), reloaded when it changes (default: any)."`
 }
 
 func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -24,7 +26,15 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tr, err := signaling.New(signaling.Config{Logger: log})
+	tcfg := signaling.Config{Logger: log, AllowOrigins: c.AllowOrigin}
+	var allow *allowList
+	if c.Allow != "" {
+		if allow, err = loadAllowList(c.Allow, log); err != nil {
+			return err
+		}
+		tcfg.Allow = allow.allows
+	}
+	tr, err := signaling.New(tcfg)
 	if err != nil {
 		return err
 	}
@@ -38,6 +48,9 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return tr.Run(gctx) })
+	if allow != nil {
+		g.Go(func() error { return allow.watch(gctx) })
+	}
 	g.Go(func() error { return hs.Run(gctx) })
 	if err := g.Wait(); err != nil {
 		return err
