@@ -95,17 +95,22 @@ func (lc *LocalConn) Close() error {
 	return nil
 }
 
-// localPump delivers the local socket's queue to recv, and on close
-// removes its peers.
+// localPump removes the local socket's peers once it closes.
 func (s *socket) localPump() {
 	defer s.srv.wg.Done()
-	for {
-		select {
-		case msg := <-s.send:
-			s.recv(msg)
-		case <-s.done:
-			s.finish()
-			return
+	<-s.done
+	s.finish()
+}
+
+// localWriter hands the queue to recv until it is empty, as writer does
+// to a WebSocket.
+func (s *socket) localWriter() {
+	defer s.srv.wg.Done()
+	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
+		for _, msg := range msgs {
+			if !s.closed() {
+				s.recv(msg)
+			}
 		}
 	}
 }

@@ -174,13 +174,33 @@ func (srv *Server) Run(ctx context.Context) error {
 	defer srv.close()
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
+	pings := time.NewTicker(pingPeriod)
+	defer pings.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case now := <-tick.C:
 			srv.expire(now)
+		case <-pings.C:
+			srv.ping()
 		}
+	}
+}
+
+// ping queues a ping for every WebSocket: one that does not answer
+// within pongWait is closed by its read pump.
+func (srv *Server) ping() {
+	srv.sockMu.Lock()
+	socks := make([]*socket, 0, len(srv.sockets))
+	for s := range srv.sockets {
+		if !s.local {
+			socks = append(socks, s)
+		}
+	}
+	srv.sockMu.Unlock()
+	for _, s := range socks {
+		s.enqueue(ping)
 	}
 }
 
@@ -200,16 +220,22 @@ func (srv *Server) expire(now time.Time) {
 }
 
 // close refuses new sockets, closes every socket and waits for their
-// goroutines. A WebSocket's pumps end within a second or so: the write pump
-// gives its close frame a second, then closes the conn under the read
-// pump. A local socket's pump ends once its recv returns.
+// goroutines. A WebSocket's close frame gets closeWait, all of them at
+// once; closing the conn ends its read pump and any write. A local
+// socket's writer ends once its recv returns.
 func (srv *Server) close() {
 	srv.sockMu.Lock()
 	srv.closed = true
+	socks := make([]*socket, 0, len(srv.sockets))
 	for s := range srv.sockets {
-		s.close()
+		socks = append(socks, s)
 	}
 	srv.sockMu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range socks {
+		wg.Go(s.close)
+	}
+	wg.Wait()
 	srv.wg.Wait()
 }
 

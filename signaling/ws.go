@@ -25,14 +25,24 @@ const (
 	pingPeriod = 30 * time.Second
 )
 
+// readBufferBytes is a socket's read buffer: messages longer than it are
+// read in several calls, and idle sockets, the most of a tracker's, hold
+// little.
+const readBufferBytes = 512
+
+// writeBuffers lends sockets their write buffers while they write.
+var writeBuffers sync.Pool
+
 // newUpgrader returns the WebSocket upgrader of a tracker that takes
 // pages from origins (scheme://host[:port]), or from every origin if none
 // are given. A request without an Origin header comes from no page (a
 // program, not a browser) and is taken.
 func newUpgrader(origins []string) *websocket.Upgrader {
 	return &websocket.Upgrader{
-		ReadBufferSize:  4 << 10,
-		WriteBufferSize: 4 << 10,
+		// An idle socket holds its read buffer and nothing else: the
+		// write buffer comes from a pool for each message.
+		ReadBufferSize:  readBufferBytes,
+		WriteBufferPool: &writeBuffers,
 		CheckOrigin: func(r *http.Request) bool {
 			o := r.Header.Get("Origin")
 			return len(origins) == 0 || o == "" || slices.ContainsFunc(origins, func(a string) bool { return strings.EqualFold(a, o) })
@@ -51,8 +61,15 @@ type swarmKey struct {
 type socket struct {
 	srv  *Server
 	conn *websocket.Conn // nil for a local socket
-	send chan []byte
-	addr string // for logs
+	addr string          // for logs
+
+	// The messages waiting to be sent, and whether a writer goroutine
+	// runs: one starts when a message is queued and ends once the queue
+	// is empty, so that an idle socket holds neither a goroutine nor a
+	// buffer for its writes.
+	qmu     sync.Mutex
+	queue   [][]byte
+	writing bool
 
 	// local is the in-process node's socket: recv gets what the tracker
 	// sends it, and joined hears of peers that start in its swarms.
@@ -67,7 +84,9 @@ type socket struct {
 	// clean-up; the read pump holds it implicitly, being one goroutine,
 	// but a local socket's messages come from its node.
 	readMu sync.Mutex
-	keys   map[swarmKey]struct{}
+	// keys are the (info hash, peer id) pairs the socket announced: a
+	// few, searched in order (a map would cost an idle socket far more).
+	keys []swarmKey
 }
 
 // serveAnnounce serves GET /announce: a WebSocket upgrade joins the
@@ -85,11 +104,10 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 	}
 	s := srv.newSocket(conn.RemoteAddr().String())
 	s.conn = conn
-	if !srv.register(s, 2) {
+	if !srv.register(s, 1) {
 		conn.Close()
 		return
 	}
-	go s.writePump()
 	go s.readPump()
 }
 
@@ -97,9 +115,7 @@ func (srv *Server) newSocket(addr string) *socket {
 	return &socket{
 		srv:  srv,
 		addr: addr,
-		send: make(chan []byte, srv.cfg.SendQueueLen),
 		done: make(chan struct{}),
-		keys: make(map[swarmKey]struct{}),
 	}
 }
 
@@ -116,24 +132,80 @@ func (srv *Server) register(s *socket, n int) bool {
 	return true
 }
 
-func (s *socket) close() { s.closeOnce.Do(func() { close(s.done) }) }
-
-// enqueue queues msg for the write pump without blocking; a full queue
-// drops the message, since one slow reader must not stall the tracker.
-func (s *socket) enqueue(msg []byte) bool {
-	select {
-	case <-s.done:
+// goroutine counts one more goroutine for Run to wait for, unless it has
+// ended.
+func (srv *Server) goroutine() bool {
+	srv.sockMu.Lock()
+	defer srv.sockMu.Unlock()
+	if srv.closed {
 		return false
-	default:
 	}
-	select {
-	case s.send <- msg:
-		return true
-	default:
+	srv.wg.Add(1)
+	return true
+}
+
+// close marks the socket closed and, for a WebSocket, says goodbye and
+// closes the conn, which ends the read pump and any write.
+func (s *socket) close() {
+	s.closeOnce.Do(func() {
+		close(s.done)
+		if s.conn != nil {
+			s.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(closeWait))
+			s.conn.Close()
+		}
+	})
+}
+
+// closeWait bounds the close frame's write.
+const closeWait = 100 * time.Millisecond
+
+// ping is the queue's mark for a ping in place of a message.
+var ping = []byte(nil)
+
+// enqueue queues msg (or ping) without blocking, starting a writer if
+// none runs; a full queue drops the message, since one slow reader must
+// not stall the tracker.
+func (s *socket) enqueue(msg []byte) bool {
+	s.qmu.Lock()
+	if s.closed() {
+		s.qmu.Unlock()
+		return false
+	}
+	if len(s.queue) >= s.srv.cfg.SendQueueLen {
+		s.qmu.Unlock()
 		s.srv.stats.WSDropped.Add(1)
 		s.srv.log.Debug("send queue full, message dropped", "remote", s.addr)
 		return false
 	}
+	s.queue = append(s.queue, msg)
+	start := !s.writing
+	s.writing = true
+	s.qmu.Unlock()
+	if start && !s.srv.goroutine() {
+		s.close() // the server is closing
+		return false
+	}
+	if start {
+		if s.local {
+			go s.localWriter()
+		} else {
+			go s.writer()
+		}
+	}
+	return true
+}
+
+// next takes the queued messages, or ends the writer when there are none.
+func (s *socket) next() [][]byte {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	msgs := s.queue
+	s.queue = nil
+	if len(msgs) == 0 {
+		s.writing = false
+	}
+	return msgs
 }
 
 // reply marshals v and queues it.
@@ -166,7 +238,16 @@ func (s *socket) readPump() {
 		}
 		s.conn.SetReadDeadline(time.Now().Add(pongWait))
 		s.srv.stats.WSMessages.Add(1)
-		s.srv.handleWS(s, msg)
+		// The message is handled on a goroutine of its own, awaited:
+		// decoding and relaying offers grow a stack to several KB, and
+		// the read pump, which waits on an idle socket for minutes, keeps
+		// a stack as large as it ever grew.
+		handled := make(chan struct{})
+		go func() {
+			defer close(handled)
+			s.srv.handleWS(s, msg)
+		}()
+		<-handled
 	}
 }
 
@@ -176,7 +257,7 @@ func (s *socket) finish() {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	s.close()
-	for k := range s.keys {
+	for _, k := range s.keys {
 		s.srv.removeWS(s, k)
 	}
 	s.srv.sockMu.Lock()
@@ -184,30 +265,26 @@ func (s *socket) finish() {
 	s.srv.sockMu.Unlock()
 }
 
-func (s *socket) writePump() {
+// writer writes the queue to the WebSocket until it is empty. A failed
+// write closes the socket; the writer then drains what is left without
+// writing, so that the socket never starts another.
+func (s *socket) writer() {
 	defer s.srv.wg.Done()
-	ping := time.NewTicker(pingPeriod)
-	defer func() {
-		ping.Stop()
-		s.conn.Close() // also ends the read pump
-	}()
-	for {
-		select {
-		case msg := <-s.send:
-			s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := s.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
-				s.close()
-				return
+	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
+		for _, msg := range msgs {
+			if s.closed() {
+				continue
 			}
-		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				s.close()
-				return
+			var err error
+			if msg == nil {
+				err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			} else {
+				s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				err = s.conn.WriteMessage(websocket.TextMessage, msg)
 			}
-		case <-s.done:
-			s.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-			return
+			if err != nil {
+				s.close()
+			}
 		}
 	}
 }
@@ -254,7 +331,8 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 	var joined []*socket // local sockets to tell that a peer started
 	ih := req.InfoHashes[0]
 	key := swarmKey{ih, req.PeerID}
-	if _, ok := s.keys[key]; !ok && len(s.keys) >= srv.cfg.MaxSwarmsPerSocket {
+	known := slices.Contains(s.keys, key)
+	if !known && len(s.keys) >= srv.cfg.MaxSwarmsPerSocket {
 		return nil, 0, 0, errTooManySwarms
 	}
 	now := time.Now()
@@ -303,7 +381,9 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 	if !ok {
 		return nil, 0, 0, errTrackerFull
 	}
-	s.keys[key] = struct{}{}
+	if !known {
+		s.keys = append(s.keys, key)
+	}
 	for _, l := range joined {
 		l.joined(ih, req.PeerID, s.host())
 	}
@@ -365,7 +445,7 @@ func (srv *Server) announceWS(s *socket, req *request) {
 	ih := req.InfoHashes[0]
 	if req.Event == eventStopped {
 		srv.removeWS(s, swarmKey{ih, req.PeerID})
-		delete(s.keys, swarmKey{ih, req.PeerID})
+		s.keys = slices.DeleteFunc(s.keys, func(k swarmKey) bool { return k == swarmKey{ih, req.PeerID} })
 		c, i := 0, 0
 		srv.withSwarm(ih, false, func(sw *swarm) { c, i = sw.counts() })
 		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})

@@ -1,0 +1,6 @@
+//go:build race
+
+package signaling
+
+// raceBuild: the race detector's runtime gives goroutines larger stacks.
+const raceBuild = true
