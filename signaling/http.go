@@ -112,27 +112,32 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 	self := netip.AddrPortFrom(remote.Addr().Unmap(), a.Port)
 	var picked []netip.AddrPort
 	var complete, incomplete int
+	tooMany := false
 	now := time.Now()
 	if a.Event == eventStopped {
 		srv.withSwarm(a.InfoHash, false, func(sw *swarm) {
-			delete(sw.http, self)
+			sw.delHTTP(self)
 			complete, incomplete = sw.counts()
 		})
 	} else if !srv.withSwarm(a.InfoHash, true, func(sw *swarm) {
-		p := sw.http[self]
+		p := sw.addHTTP(self)
 		if p == nil {
-			p = &httpPeer{}
-			sw.http[self] = p
+			tooMany = true
+			return
 		}
 		p.id, p.seen = a.PeerID, now
 		if a.Event == eventCompleted {
 			sw.completed++
 		}
-		p.complete = a.Left == 0 || a.Event == eventCompleted
+		sw.setComplete(&p.complete, a.Left == 0 || a.Event == eventCompleted)
 		picked = sample(sw.http, self, a.Numwant)
 		complete, incomplete = sw.counts()
 	}) {
 		writeBencode(w, httpFailure(errTrackerFull.Error()))
+		return
+	}
+	if tooMany {
+		writeBencode(w, httpFailure(errTooManyFromIP.Error()))
 		return
 	}
 

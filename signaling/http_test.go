@@ -3,12 +3,15 @@ package signaling
 import (
 	"bytes"
 	"io"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/bencode"
 
@@ -233,5 +236,88 @@ func TestFullTrackerEvictsIdle(t *testing.T) {
 	srv.withSwarm(busy, false, func(sw *swarm) { kept = len(sw.ws) == 1 })
 	if !kept {
 		t.Error("the swarm with a browser in it was evicted")
+	}
+}
+
+// TestHTTPPeersPerIP checks that one address holds at most
+// maxHTTPPeersPerIP peers of a swarm, each port a peer, and that a peer
+// that stops makes room.
+func TestHTTPPeersPerIP(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, srv)
+	ih := infohash.Hash{0x77}
+	for port := 7000; port < 7000+maxHTTPPeersPerIP+2; port++ {
+		var r decodedReply
+		getBencode(t, announceURL(base, ih, ID{byte(port)}, port, ""), &r)
+		if over := port >= 7000+maxHTTPPeersPerIP; (r.Failure != "") != over {
+			t.Fatalf("peer %d from one address: failure %q, want one: %v", port-7000+1, r.Failure, over)
+		}
+	}
+	var r decodedReply
+	getBencode(t, announceURL(base, ih, ID{1}, 7000, "&event=stopped"), &r)
+	getBencode(t, announceURL(base, ih, ID{2}, 7999, ""), &r)
+	if r.Failure != "" || r.Incomplete != maxHTTPPeersPerIP {
+		t.Fatalf("after one stopped, a new port: failure %q, %d leechers; want none and %d", r.Failure, r.Incomplete, maxHTTPPeersPerIP)
+	}
+}
+
+// TestSwarmCounts runs random joins, completions and leaves on a swarm
+// and checks its kept counts against counting every peer.
+func TestSwarmCounts(t *testing.T) {
+	sw := newSwarm()
+	r := rand.New(rand.NewPCG(1, 2))
+	sock := &socket{}
+	for range 20000 {
+		ap := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(r.IntN(4))}), uint16(r.IntN(12)))
+		id := ID{byte(r.IntN(40))}
+		switch r.IntN(6) {
+		case 0:
+			if p := sw.addHTTP(ap); p != nil {
+				sw.setComplete(&p.complete, r.IntN(2) == 0)
+			}
+		case 1:
+			sw.delHTTP(ap)
+		case 2:
+			p := sw.ws[id]
+			if p == nil {
+				p = &wsPeer{sock: sock}
+				sw.ws[id] = p
+			}
+			sw.setComplete(&p.complete, r.IntN(2) == 0)
+		case 3:
+			sw.delWS(id)
+		case 4:
+			sw.expire(time.Now().Add(-time.Hour), time.Now().Add(time.Duration(r.IntN(2))*time.Hour))
+		case 5:
+			if p := sw.http[ap]; p != nil {
+				p.seen = time.Now()
+			}
+		}
+		c, i := 0, 0
+		for _, p := range sw.ws {
+			if p.complete {
+				c++
+			} else {
+				i++
+			}
+		}
+		perIP := map[netip.Addr]int{}
+		for ap, p := range sw.http {
+			perIP[ap.Addr()]++
+			if p.complete {
+				c++
+			} else {
+				i++
+			}
+		}
+		if gc, gi := sw.counts(); gc != c || gi != i {
+			t.Fatalf("counts %d/%d, want %d/%d", gc, gi, c, i)
+		}
+		if !maps.Equal(perIP, sw.httpPerIP) {
+			t.Fatalf("per-IP counts %v, want %v", sw.httpPerIP, perIP)
+		}
 	}
 }

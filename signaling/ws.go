@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -366,9 +367,9 @@ func (srv *Server) touchWS(s *socket, req *request, nOffers int) (recipients []*
 			sw.completed++
 		}
 		if req.Event == eventCompleted || (req.Left != nil && *req.Left == 0) {
-			p.complete = true
+			sw.setComplete(&p.complete, true)
 		} else if req.Event == eventStarted {
-			p.complete = false
+			sw.setComplete(&p.complete, false)
 		}
 		for _, id := range pickRecipients(sw, req.PeerID, nOffers) {
 			recipients = append(recipients, sw.ws[id].sock)
@@ -421,6 +422,7 @@ var (
 	errTooManySwarms = errors.New("too many torrents announced on one socket")
 	errTrackerFull   = errors.New("tracker is full; try again later")
 	errPeerIDTaken   = errors.New("peer_id in use by another connection")
+	errTooManyFromIP = fmt.Errorf("over %d peers of this torrent from one address", maxHTTPPeersPerIP)
 )
 
 // host is the address the socket's peer connects from, without its port.
@@ -519,8 +521,7 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 func (srv *Server) removeWS(s *socket, k swarmKey) {
 	srv.withSwarm(k.ih, false, func(sw *swarm) {
 		if p := sw.ws[k.peer]; p != nil && p.sock == s {
-			delete(sw.ws, k.peer)
-			delete(sw.local, k.peer)
+			sw.delWS(k.peer)
 		}
 	})
 }
