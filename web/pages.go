@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seedcast/seedcast/httperr"
 )
@@ -517,11 +518,25 @@ func (s *Server) serveEmbed(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, http.StatusOK, "embed", "*", pv)
 }
 
+// pendingView is the page of a torrent whose info is not known yet.
+type pendingView struct {
+	torrentView
+	// Waiting says for how many peers and how long the node has waited.
+	Waiting string
+}
+
 // renderPending answers for a torrent whose info is not known yet (a
-// magnet still looking for peers); the page reloads itself.
+// magnet still looking for peers): the page says what the node waits on,
+// polls the API, and loads the player once the info has come.
 func (s *Server) renderPending(w http.ResponseWriter, tv torrentView, frameAncestors string) error {
 	w.Header().Set("Retry-After", "3")
-	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, tv)
+	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, pendingView{torrentView: tv, Waiting: waiting(tv.T.Peers, tv.T.InfoWait)})
+}
+
+// waiting says what a torrent without its info waits on; web/src/pending.ts
+// says the same as it polls.
+func waiting(peers int, d time.Duration) string {
+	return fmt.Sprintf("Waiting for the torrent's info from %s for %s.", plural(peers, "peer", "peers"), d.Round(time.Second))
 }
 
 // cardView is a torrent in the library.
