@@ -46,8 +46,9 @@ func (c *healthcheckCmd) Run(ctx context.Context) error {
 	client := &http.Client{Transport: &http.Transport{
 		// The node's certificate names its public domain, not the address
 		// it is asked at here, on this machine: the check is of the node's
-		// health, not of who it is.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		// health, not of who it is. The domain goes in the SNI, by which an
+		// ACME node picks its certificate.
+		TLSClientConfig: &tls.Config{ServerName: c.ACMEDomain, InsecureSkipVerify: true},
 	}}
 	res, err := client.Do(req)
 	if err != nil {
