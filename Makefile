@@ -38,7 +38,7 @@ bin:
 	$(GO) build -o $(BIN) ./cmd/seedcast
 
 build: web
-	$(MAKE) bin
+	$(MAKE) --no-print-directory bin
 
 demo: build
 	./$(BIN) serve
