@@ -23,9 +23,13 @@ type Bar interface {
 	Finish(complete bool)
 }
 
-// progressEvery is how often a LogMeter logs a task, and how often a
-// magnet waiting for its info says so.
-const progressEvery = 5 * time.Second
+// progressEvery is how often a LogMeter logs a task, and how soon a
+// magnet waiting for its info first says so; it says so again after twice
+// as long each time, up to every maxWaitLogEvery.
+const (
+	progressEvery   = 5 * time.Second
+	maxWaitLogEvery = time.Minute
+)
 
 // fetchTick is how often a fetch's progress is read for its Bar.
 const fetchTick = 500 * time.Millisecond
@@ -69,12 +73,12 @@ func (b *logBar) Finish(complete bool) {
 
 // watchFetch shows the fetch of t, a torrent added by magnet or .torrent
 // file, on the swarm's Meter until it is complete or closed. While a
-// magnet's info has not come, it logs every progressEvery how many peers
-// it waits on and for how long.
+// magnet's info has not come, it logs how many peers it waits on and for
+// how long: after progressEvery, then less and less often.
 func (s *Swarm) watchFetch(t *Torrent) {
 	tick := time.NewTicker(fetchTick)
 	defer tick.Stop()
-	lastWait := t.added
+	lastWait, waitEvery := t.added, progressEvery
 	var bar Bar
 	for {
 		select {
@@ -86,8 +90,8 @@ func (s *Swarm) watchFetch(t *Torrent) {
 		case <-tick.C:
 		}
 		if !t.haveInfo() {
-			if time.Since(lastWait) >= progressEvery {
-				lastWait = time.Now()
+			if time.Since(lastWait) >= waitEvery {
+				lastWait, waitEvery = time.Now(), min(2*waitEvery, maxWaitLogEvery)
 				s.log.Info("waiting for the torrent's info", "infohash", t.ih, "peers", t.Peers(),
 					"waited", time.Since(t.added).Round(time.Second))
 			}
