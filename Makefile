@@ -11,7 +11,7 @@ FUZZTIME  ?= 500000x
 # End-to-end tests live behind this tag; `make test` always sets it.
 TAGS      := e2e
 
-.PHONY: all build web demo test vet lint unit fuzz bench clean
+.PHONY: all build bin web demo test vet lint unit fuzz bench clean
 
 all: build
 
@@ -31,8 +31,14 @@ web/dist/watch.js: web/node_modules/.installed $(WEB_SRC)
 
 web: web/dist/watch.js
 
-build: web
+# The binary, embedding web/dist as it stands. The Dockerfile runs `make web`
+# and `make bin` in two stages, and `make test` runs `make build`: the
+# image and CI build seedcast through the same steps.
+bin:
 	$(GO) build -o $(BIN) ./cmd/seedcast
+
+build: web
+	$(MAKE) --no-print-directory bin
 
 demo: build
 	./$(BIN) serve
@@ -61,7 +67,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDeliveryReport$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzWireScanner$$' -fuzztime $(FUZZTIME) ./swarm/
 
-test: lint unit fuzz
+test: lint build unit fuzz
 
 bench: build
 	$(GO) test -run '^$$' -bench '^Benchmark(Transports|Playback|Offload)$$' -benchtime 1x -timeout 30m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)

@@ -29,8 +29,15 @@ func TestBencodeMatchesAnacrolix(t *testing.T) {
 	type failure struct {
 		Failure string `bencode:"failure reason"`
 	}
+	// BEP 48's scrape: lower-case keys, spelt out here rather than left
+	// to the encoder's fallback to Go field names.
+	type scrapeCounts struct {
+		Complete   int `bencode:"complete"`
+		Downloaded int `bencode:"downloaded"`
+		Incomplete int `bencode:"incomplete"`
+	}
 	type scrape struct {
-		Files map[string]scrapeFile `bencode:"files"`
+		Files map[string]scrapeCounts `bencode:"files"`
 	}
 	peers := []netip.AddrPort{
 		netip.MustParseAddrPort("127.0.0.1:6881"),
@@ -61,11 +68,11 @@ func TestBencodeMatchesAnacrolix(t *testing.T) {
 			announceReply{Interval: 1, Peers: []peerDict{}},
 			bdict{"interval": 1, "min interval": 0, "complete": 0, "incomplete": 0, "peers": blist{}}},
 		{"scrape",
-			scrape{Files: map[string]scrapeFile{ihA: {Complete: 1, Incomplete: 2, Downloaded: 3}, ihB: {}}},
+			scrape{Files: map[string]scrapeCounts{ihA: {Complete: 1, Incomplete: 2, Downloaded: 3}, ihB: {}}},
 			bdict{"files": bdict{
-				ihA: bdict{"Complete": 1, "Downloaded": 3, "Incomplete": 2},
-				ihB: bdict{"Complete": 0, "Downloaded": 0, "Incomplete": 0}}}},
-		{"scrape none", scrape{Files: map[string]scrapeFile{}}, bdict{"files": bdict{}}},
+				ihA: bdict{"complete": 1, "downloaded": 3, "incomplete": 2},
+				ihB: bdict{"complete": 0, "downloaded": 0, "incomplete": 0}}}},
+		{"scrape none", scrape{Files: map[string]scrapeCounts{}}, bdict{"files": bdict{}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, err := bencode.Marshal(tc.old)

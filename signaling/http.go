@@ -241,11 +241,8 @@ func (srv *Server) serveScrape(w http.ResponseWriter, r *http.Request) {
 	}
 	files := bdict{}
 	srv.scrapeFiles(ihs, true, func(ih infohash.Hash, c, i, d int) {
-		// These keys are capitalised, unlike BEP 48's "complete",
-		// "downloaded" and "incomplete": they are what this tracker has
-		// always sent (its earlier encoder fell back to Go field names),
-		// kept byte for byte until the change is made on purpose.
-		files[string(ih[:])] = bdict{"Complete": c, "Downloaded": d, "Incomplete": i}
+		// BEP 48's keys, in lower case: clients look them up exactly.
+		files[string(ih[:])] = bdict{"complete": c, "downloaded": d, "incomplete": i}
 	})
 	writeBencode(w, bdict{"files": files})
 }

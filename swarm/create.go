@@ -125,9 +125,9 @@ func (src *source) signature() string {
 	return b.String()
 }
 
-// buildInfo hashes src into a v1 info dictionary, logging progress every
-// few seconds.
-func buildInfo(ctx context.Context, src *source, log *slog.Logger) (*metainfo.Info, error) {
+// buildInfo hashes src into a v1 info dictionary, showing its progress on
+// meter.
+func buildInfo(ctx context.Context, src *source, log *slog.Logger, meter Meter) (*metainfo.Info, error) {
 	info := &metainfo.Info{
 		Name:        filepath.Base(src.root),
 		PieceLength: PieceLength(src.totalBytes()),
@@ -140,21 +140,8 @@ func buildInfo(ctx context.Context, src *source, log *slog.Logger) (*metainfo.In
 		}
 	}
 	total := src.totalBytes()
+	bar := meter.Start("hashing", info.Name, total)
 	var done atomic.Int64
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		tick := time.NewTicker(2 * time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				log.Info("hashing", "name", info.Name, "done_bytes", done.Load(), "total_bytes", total)
-			}
-		}
-	}()
 	start := time.Now()
 	err := info.GeneratePieces(func(fi metainfo.FileInfo) (io.ReadCloser, error) {
 		if err := ctx.Err(); err != nil {
@@ -164,8 +151,9 @@ func buildInfo(ctx context.Context, src *source, log *slog.Logger) (*metainfo.In
 		if err != nil {
 			return nil, err
 		}
-		return &countingFile{f: f, n: &done, ctx: ctx}, nil
+		return &countingFile{f: f, n: &done, bar: bar, ctx: ctx}, nil
 	})
+	bar.Finish(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("hash %s: %w", src.root, err)
 	}
@@ -178,6 +166,7 @@ func buildInfo(ctx context.Context, src *source, log *slog.Logger) (*metainfo.In
 type countingFile struct {
 	f   *os.File
 	n   *atomic.Int64
+	bar Bar
 	ctx context.Context
 }
 
@@ -186,7 +175,7 @@ func (c *countingFile) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.f.Read(p)
-	c.n.Add(int64(n))
+	c.bar.Set(c.n.Add(int64(n)))
 	if errors.Is(err, io.EOF) {
 		return n, io.EOF
 	}
@@ -195,30 +184,50 @@ func (c *countingFile) Read(p []byte) (int, error) {
 
 func (c *countingFile) Close() error { return c.f.Close() }
 
-// Create hashes the file or folder at path into a metainfo with the given
-// announce-list and, if webSeedBase is set, the url-list webSeedBase + hex
-// info hash + "/", without seeding it.
-func Create(ctx context.Context, path string, announce [][]string, webSeedBase string, log *slog.Logger) (*metainfo.MetaInfo, error) {
+// CreateConfig says what Create makes a torrent of, and with what.
+type CreateConfig struct {
+	// Path is the file or folder to make a torrent of (required).
+	Path string
+	// Announce is the torrent's announce-list.
+	Announce [][]string
+	// WebSeedBase, if set, makes the url-list WebSeedBase + hex info
+	// hash + "/".
+	WebSeedBase string
+	// Logger receives the logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Meter shows the hashing; nil means LogMeter(Logger).
+	Meter Meter
+}
+
+// Create hashes the file or folder at cfg.Path into a metainfo, without
+// seeding it.
+func Create(ctx context.Context, cfg CreateConfig) (*metainfo.MetaInfo, error) {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
+	meter := cfg.Meter
+	if meter == nil {
+		meter = LogMeter(log)
+	}
+	path := cfg.Path
 	src, err := walkSource(path)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: create %s: %w", path, err)
 	}
-	info, err := buildInfo(ctx, src, log)
+	info, err := buildInfo(ctx, src, log, meter)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: create %s: %w", path, err)
 	}
-	mi := &metainfo.MetaInfo{AnnounceList: announce, CreatedBy: "seedcast", CreationDate: time.Now().Unix()}
-	if len(announce) > 0 && len(announce[0]) > 0 {
-		mi.Announce = announce[0][0]
+	mi := &metainfo.MetaInfo{AnnounceList: cfg.Announce, CreatedBy: "seedcast", CreationDate: time.Now().Unix()}
+	if len(cfg.Announce) > 0 && len(cfg.Announce[0]) > 0 {
+		mi.Announce = cfg.Announce[0][0]
 	}
 	if mi.InfoBytes, err = bencode.Marshal(info); err != nil {
 		return nil, fmt.Errorf("swarm: create %s: %w", path, err)
 	}
-	if webSeedBase != "" {
-		mi.UrlList = []string{webSeedBase + mi.HashInfoBytes().HexString() + "/"}
+	if cfg.WebSeedBase != "" {
+		mi.UrlList = []string{cfg.WebSeedBase + mi.HashInfoBytes().HexString() + "/"}
 	}
 	return mi, nil
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
@@ -87,12 +88,15 @@ type Config struct {
 	// WebSeedBase, if set, is the prefix of the node's BEP 19 web seed; the
 	// url-list of a torrent is WebSeedBase + hex info hash + "/".
 	WebSeedBase string
+	// Meter shows hashing and fetching; nil means LogMeter(Logger).
+	Meter Meter
 }
 
 // Swarm is a BitTorrent client. Use New, then Run.
 type Swarm struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	meter Meter
 
 	up      chan struct{} // closed once Run has started the client
 	stopped chan struct{} // closed once Run has stopped it
@@ -143,9 +147,15 @@ func New(cfg Config) (*Swarm, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	log := cfg.Logger.With("component", "swarm")
+	meter := cfg.Meter
+	if meter == nil {
+		meter = LogMeter(log)
+	}
 	return &Swarm{
 		cfg:      cfg,
-		log:      cfg.Logger.With("component", "swarm"),
+		log:      log,
+		meter:    meter,
 		up:       make(chan struct{}),
 		stopped:  make(chan struct{}),
 		upload:   rate.NewLimiter(upload, blockBytes),
@@ -334,10 +344,10 @@ func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
 	if err := s.Up(ctx); err != nil {
 		return nil, err
 	}
-	switch {
-	case strings.HasPrefix(arg, "magnet:"):
+	switch kindOf(arg) {
+	case argMagnet:
 		return s.AddMagnet(arg)
-	case strings.HasSuffix(strings.ToLower(arg), ".torrent"):
+	case argTorrentFile:
 		return s.AddTorrentFile(arg)
 	default:
 		return s.AddPath(ctx, arg)
@@ -360,7 +370,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 	var ih metainfo.Hash
 	infoBytes, cached := st.cachedInfo(src.root, sig)
 	if !cached {
-		info, err := buildInfo(ctx, src, s.log)
+		info, err := buildInfo(ctx, src, s.log, s.meter)
 		if err != nil {
 			return nil, fmt.Errorf("swarm: add %s: %w", path, err)
 		}
@@ -396,11 +406,11 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 }
 
 // AddTorrentFile adds the torrent described by a .torrent file, downloading
-// it into the data dir.
+// it into the data dir. A file that is no torrent is ErrBadTorrentFile.
 func (s *Swarm) AddTorrentFile(path string) (*Torrent, error) {
-	mi, err := metainfo.LoadFromFile(path)
+	mi, err := loadTorrentFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("swarm: add %s: %w", path, err)
+		return nil, err
 	}
 	return s.AddMetainfo(mi)
 }
@@ -431,18 +441,16 @@ func (s *Swarm) AddMetainfo(mi *metainfo.MetaInfo) (*Torrent, error) {
 	return s.track(t, trackers, webseeds, "", false)
 }
 
-// AddMagnet adds a torrent by magnet link; its info comes from peers.
+// AddMagnet adds a torrent by magnet link; its info comes from peers. A
+// link that does not read is ErrBadMagnet.
 func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 	cl, _, err := s.client()
 	if err != nil {
 		return nil, err
 	}
-	spec, err := torrent.TorrentSpecFromMagnetUri(uri)
+	spec, err := parseMagnet(uri)
 	if err != nil {
-		return nil, fmt.Errorf("swarm: add magnet: %w", err)
-	}
-	if spec.InfoHash.IsZero() {
-		return nil, errors.New("swarm: add magnet: no v1 info hash (xt=urn:btih:...): browsers speak v1 only")
+		return nil, err
 	}
 	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
@@ -518,8 +526,11 @@ func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root stri
 			return have, nil
 		}
 	}
-	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, root: root}
+	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, root: root, added: time.Now()}
 	s.torrents = append(s.torrents, tt)
+	if root == "" {
+		s.wg.Go(func() { s.watchFetch(tt) })
+	}
 	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", root, "hashed_before", cached)
 	return tt, nil
 }

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -193,17 +196,34 @@ func TestAddRejects(t *testing.T) {
 func TestDownloadBetweenNodes(t *testing.T) {
 	dir := t.TempDir()
 	want := writeRandom(t, filepath.Join(dir, "clip.bin"), 2<<20, 7)
-	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
+	scfg := testConfig(t, t.TempDir())
+	seedMeter := &recordingMeter{}
+	scfg.Meter = seedMeter
+	seed, _ := startSwarm(t, scfg)
 	st, err := seed.Add(context.Background(), filepath.Join(dir, "clip.bin"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, want := seedMeter.tasks(), []string{"hashing clip.bin 2097152/2097152 complete"}; !slices.Equal(got, want) {
+		t.Errorf("the seed's meter showed %q, want %q", got, want)
 	}
 	// TCP only, so that the figures below have one transport to be in:
 	// with uTP on, either may win the race to the seed.
 	lcfg := testConfig(t, t.TempDir())
 	lcfg.DisableUTP = true
+	leechMeter := &recordingMeter{}
+	lcfg.Meter = leechMeter
 	leech, _ := startSwarm(t, lcfg)
 	lt := fetchFrom(t, leech, seed, st, want)
+	err = testnet.WaitFor(10*time.Second, func() error {
+		if got, want := leechMeter.tasks(), []string{"fetching clip.bin 2097152/2097152 complete"}; !slices.Equal(got, want) {
+			return fmt.Errorf("the leech's meter showed %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
 	// The two complete peers part; the bytes they moved stay counted.
 	err = testnet.WaitFor(10*time.Second, func() error {
 		if ts := lt.Stats().Transports["tcp"]; ts.BytesIn < int64(len(want)) {
@@ -597,6 +617,74 @@ func TestLeecherDialBack(t *testing.T) {
 		ln.Close()
 		if err := stop(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// recordingMeter is a Meter that keeps what its bars were told.
+type recordingMeter struct {
+	mu   sync.Mutex
+	bars []*recordingBar
+}
+
+type recordingBar struct {
+	m          *recordingMeter
+	task, name string
+	total      int64
+	done       int64
+	finished   string // "", "complete" or "stopped"
+}
+
+func (m *recordingMeter) Start(task, name string, total int64) Bar {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := &recordingBar{m: m, task: task, name: name, total: total}
+	m.bars = append(m.bars, b)
+	return b
+}
+
+func (b *recordingBar) Set(done int64) {
+	b.m.mu.Lock()
+	defer b.m.mu.Unlock()
+	if done < b.done {
+		b.finished = fmt.Sprintf("went back from %d to %d", b.done, done)
+	}
+	b.done = done
+}
+
+func (b *recordingBar) Finish(complete bool) {
+	b.m.mu.Lock()
+	defer b.m.mu.Unlock()
+	b.finished = map[bool]string{true: "complete", false: "stopped"}[complete]
+}
+
+// tasks says what each bar showed: "task name done/total finished".
+func (m *recordingMeter) tasks() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, b := range m.bars {
+		out = append(out, fmt.Sprintf("%s %s %d/%d %s", b.task, b.name, b.done, b.total, b.finished))
+	}
+	return out
+}
+
+func TestLogMeter(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	b := LogMeter(log).Start("hashing", "film.mp4", 1000).(*logBar)
+	b.Set(10) // too soon after the start
+	b.last = time.Now().Add(-progressEvery)
+	b.Set(400)
+	b.Set(500) // too soon after the last line
+	b.Finish(false)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("logged %d lines, want 2:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []string{"msg=hashing name=film.mp4 done_bytes=400 total_bytes=1000", `msg="hashing stopped" name=film.mp4 done_bytes=500 total_bytes=1000`} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d %q lacks %q", i, lines[i], want)
 		}
 	}
 }

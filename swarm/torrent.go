@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
@@ -23,6 +24,7 @@ type Torrent struct {
 	trackers []string // from the .torrent or magnet it was added by
 	webseeds []string
 	root     string // the seeded path, for torrents seeded in place
+	added    time.Time
 
 	// gone holds the bytes of closed peer conns per transport, so that
 	// the totals do not drop when a peer leaves.
@@ -172,6 +174,9 @@ type Stats struct {
 	Progress       float64                   `json:"progress"`
 	Seeding        bool                      `json:"seeding"`
 	Transports     map[string]TransportStats `json:"transports"`
+	// InfoWaitSeconds is how long the node has waited for the torrent's
+	// info, while it has not come (a magnet); 0 once it has.
+	InfoWaitSeconds float64 `json:"info_wait_seconds"`
 }
 
 // TransportStats counts the peers connected over one transport, and the
@@ -200,6 +205,8 @@ func (t *Torrent) Stats() Stats {
 			st.Progress = float64(st.BytesCompleted) / float64(n)
 		}
 		st.Seeding = t.t.BytesMissing() == 0
+	} else {
+		st.InfoWaitSeconds = time.Since(t.added).Seconds()
 	}
 	for _, pc := range t.t.PeerConns() {
 		name := transportName(pc.Network)
@@ -333,3 +340,15 @@ func (t *Torrent) Left() int64 {
 	}
 	return t.t.BytesMissing()
 }
+
+// InfoWait returns how long the node has waited for t's info, while it
+// has not come (a magnet); 0 once it has.
+func (t *Torrent) InfoWait() time.Duration {
+	if t.haveInfo() {
+		return 0
+	}
+	return time.Since(t.added)
+}
+
+// Peers returns the number of peers connected to t, over every transport.
+func (t *Torrent) Peers() int { return len(t.t.PeerConns()) }

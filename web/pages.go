@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seedcast/seedcast/httperr"
 )
@@ -505,7 +506,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if pv.T.Files == nil {
-		return s.renderPending(w, pv.Title, false)
+		return s.renderPending(w, pv.torrentView, false)
 	}
 	if pv.Poster >= 0 {
 		pv.ImageSize, _ = s.posterSize(r.Context(), pv.T.InfoHash, pv.Files[pv.Poster])
@@ -520,27 +521,37 @@ func (s *Server) serveEmbed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if pv.T.Files == nil {
-		return s.renderPending(w, pv.Title, true)
+		return s.renderPending(w, pv.torrentView, true)
 	}
 	return s.render(w, http.StatusOK, "embed", "*", pv)
 }
 
 // pendingView is the page of a torrent whose info is not known yet.
 type pendingView struct {
-	Title string
+	torrentView
+	// Waiting says for how many peers and how long the node has waited.
+	Waiting string
 	// Embed is set in another site's iframe: no masthead.
 	Embed bool
 }
 
 // renderPending answers for a torrent whose info is not known yet (a
-// magnet still looking for peers); the page reloads itself.
-func (s *Server) renderPending(w http.ResponseWriter, title string, embed bool) error {
+// magnet still looking for peers): the page says what the node waits on,
+// polls the API, and loads the player once the info has come.
+func (s *Server) renderPending(w http.ResponseWriter, tv torrentView, embed bool) error {
 	w.Header().Set("Retry-After", "3")
 	frameAncestors := "'self'"
 	if embed {
 		frameAncestors = "*"
 	}
-	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors, pendingView{Title: title, Embed: embed})
+	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors,
+		pendingView{torrentView: tv, Waiting: waiting(tv.T.Peers, tv.T.InfoWait), Embed: embed})
+}
+
+// waiting says what a torrent without its info waits on; web/src/pending.ts
+// says the same as it polls.
+func waiting(peers int, d time.Duration) string {
+	return fmt.Sprintf("Waiting for the torrent's info from %s for %s.", plural(peers, "peer", "peers"), d.Round(time.Second))
 }
 
 // cardView is a torrent in the library.

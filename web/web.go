@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
@@ -56,6 +57,11 @@ type Torrent struct {
 	ViewerShare float64
 	// Viewers is the number of pages watching it now.
 	Viewers int
+	// Peers is the number of peers the node is connected to for it;
+	// InfoWait how long the node has waited for its info, while Files is
+	// nil (a magnet).
+	Peers    int
+	InfoWait time.Duration
 }
 
 // Library is the set of torrents the node serves.

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -132,7 +133,7 @@ func testLibrary(t testing.TB) *fakeLibrary {
 				file("Night Train/still-02.png", 86165),
 			),
 			torrent(evilIH, evilName, file(evilName+"/"+evilName+".mp4", 10), file(evilName+"/cover.png", 10)),
-			{InfoHash: mustHash(magnetIH), Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH},
+			{InfoHash: mustHash(magnetIH), Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH, Peers: 3, InfoWait: 75 * time.Second},
 			torrent(docsIH, "papers", file("papers/a.pdf", 1000), file("papers/readme.txt", 10)),
 		},
 		content: map[string][]byte{
@@ -279,7 +280,8 @@ func TestPages(t *testing.T) {
 		{path: "/embed/" + pilotIH + "?autoplay=1&p2p=0", code: 200, want: []string{`"autoplay":true`, `"p2p":false`}, notWant: []string{"modulepreload"}},
 		{path: "/watch/" + evilIH, code: 200, notWant: []string{"<script>alert", "<img src=x"}, want: []string{"&lt;/script&gt;&lt;script&gt;alert(1)"}},
 		{path: "/", code: 200, notWant: []string{"<script>alert", "<img src=x"}},
-		{path: "/watch/" + magnetIH, code: 503, want: []string{"still fetching the torrent's metadata", `<meta http-equiv="refresh" content="3">`}},
+		{path: "/watch/" + magnetIH, code: 503, want: []string{"still fetching the torrent's metadata",
+			"Waiting for the torrent&#39;s info from 3 peers for 1m15s.", `src="/assets/pending.`, `data-ih="` + magnetIH + `"`}, notWant: []string{`http-equiv="refresh"`}},
 		{path: "/watch/" + strings.Repeat("ab", 20), code: 404, want: []string{"No torrent abababababababababababababababababababab on this node."}},
 		{path: "/embed/" + strings.Repeat("ab", 20), code: 404, want: []string{"No torrent"}},
 		{path: "/watch/xyz", code: 400, want: []string{"bad info hash &#34;xyz&#34;"}},

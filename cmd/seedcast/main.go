@@ -7,23 +7,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/mattn/go-isatty"
 )
 
 // cli is the command line. Every flag has a SEEDCAST_* environment twin.
 type cli struct {
 	LogLevel slog.Level `name:"log-level" env:"SEEDCAST_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
 
-	Serve   serveCmd   `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
-	Create  createCmd  `cmd:"" help:"Write a .torrent for a file or folder."`
-	Tracker trackerCmd `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
+	Serve       serveCmd       `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
+	Create      createCmd      `cmd:"" help:"Write a .torrent for a file or folder."`
+	Tracker     trackerCmd     `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the node on this machine answers /healthz with 200 OK (a container's HEALTHCHECK)."`
 }
 
 // kongOptions are the parser's options, shared by main and the tests.
@@ -31,27 +35,56 @@ func kongOptions() []kong.Option {
 	return []kong.Option{
 		kong.Name("seedcast"),
 		kong.Description("A hybrid BitTorrent peer that puts a film in front of people's eyes: native clients, browsers over WebRTC, and a web player."),
-		kong.UsageOnError(),
+		kong.TypeMapper(reflect.TypeFor[slog.Level](), logLevelMapper),
 		kong.Vars{"data_default": defaultDataDir()},
 	}
 }
 
 func main() {
-	var c cli
-	kctx := kong.Parse(&c, kongOptions()...)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
-	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal stops the node cleanly; with the handler gone, a
 	// second one ends the process at once.
 	context.AfterFunc(ctx, stop)
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	err := kctx.Run(log)
-	stop()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "seedcast:", err)
-		os.Exit(1)
+	bars = startTerminal(os.Stderr)
+	var logs io.Writer = os.Stderr
+	if bars != nil {
+		logs = bars
+		if isatty.IsTerminal(os.Stdout.Fd()) {
+			stdout = bars
+		}
 	}
+	code := run(ctx, os.Args[1:], logs)
+	stop()
+	if bars != nil {
+		bars.Stop()
+	}
+	os.Exit(code)
+}
+
+// run parses args and runs the command they name, with its logs on
+// stderr; it returns the process's exit status. A bad command line is
+// one line on stderr, not the usage (status 2); a command's error is one
+// line too (status 1).
+func run(ctx context.Context, args []string, stderr io.Writer, opts ...kong.Option) int {
+	var c cli
+	parser, err := kong.New(&c, append(kongOptions(), opts...)...)
+	if err != nil {
+		fmt.Fprintln(stderr, "seedcast: bug:", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "seedcast:", explainParseError(err))
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	slog.SetDefault(log)
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(log); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "seedcast:", err)
+		return 1
+	}
+	return 0
 }
 
 // defaultDataDir is $XDG_DATA_HOME/seedcast, else ~/.local/share/seedcast.

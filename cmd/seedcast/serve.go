@@ -109,6 +109,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			Announce:         announceURLs(base),
 			Trackers:         c.Tracker,
 			WebSeedBase:      webSeedBase,
+			Meter:            terminalMeter(),
 		},
 		webrtc: webrtc.Config{
 			Logger:     log,
@@ -128,6 +129,9 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	cfg, err := c.config(log)
 	if err != nil {
+		return err
+	}
+	if err := c.preflight(cfg); err != nil {
 		return err
 	}
 	n, err := newNode(cfg, log)
@@ -271,6 +275,6 @@ func (n *node) printTorrent(ctx context.Context, t *swarm.Torrent) {
 	case <-ctx.Done():
 		return
 	}
-	fmt.Printf("name:     %s\ninfohash: %s\nmagnet:   %s\nwatch:    %s\n\n",
+	fmt.Fprintf(stdout, "name:     %s\ninfohash: %s\nmagnet:   %s\nwatch:    %s\n\n",
 		t.Name(), t.InfoHash(), t.Magnet(), n.pl.WatchURL(t.InfoHash()))
 }

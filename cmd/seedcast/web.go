@@ -47,6 +47,8 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 		Length:     t.Length(),
 		Magnet:     t.Magnet(),
 		TorrentURL: l.base + "/torrents/" + ih.String() + ".torrent",
+		Peers:      t.Peers(),
+		InfoWait:   t.InfoWait(),
 	}
 	if o, ok := l.pl.Offload(ih); ok {
 		wt.Delivered = o.NodeToViewers + o.ViewersToViewers
