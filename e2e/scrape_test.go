@@ -93,7 +93,7 @@ func TestScrapeLibtorrent(t *testing.T) {
 	incomplete, _ := strconv.Atoi(m[2])
 	// The node is a seed twice over: the TCP seed the tracker lists, and
 	// a seeder of its WebSocket swarm.
-	if complete < 1 || incomplete != 0 {
-		t.Errorf("libtorrent read complete=%d incomplete=%d from the scrape, want 1 or more and 0 (the node seeding, nobody leeching; -1 is a key it did not find)", complete, incomplete)
+	if complete != 1 || incomplete != 0 {
+		t.Errorf("libtorrent read complete=%d incomplete=%d from the scrape, want 1 and 0 (the node seeding, once, nobody leeching; -1 is a key it did not find)", complete, incomplete)
 	}
 }

@@ -113,6 +113,7 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 	var picked []netip.AddrPort
 	var complete, incomplete int
 	tooMany := false
+	nodeIn := false // the node is a peer of the swarm already, over its local socket
 	now := time.Now()
 	if a.Event == eventStopped {
 		srv.withSwarm(a.InfoHash, false, func(sw *swarm) {
@@ -132,6 +133,7 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 		sw.setComplete(&p.complete, a.Left == 0 || a.Event == eventCompleted)
 		picked = sample(sw.http, self, a.Numwant)
 		complete, incomplete = sw.counts()
+		nodeIn = len(sw.local) > 0
 	}) {
 		writeBencode(w, httpFailure(errTrackerFull.Error()))
 		return
@@ -153,9 +155,11 @@ func (srv *Server) serveHTTPAnnounce(w http.ResponseWriter, r *http.Request) {
 			if len(picked) > a.Numwant {
 				picked = picked[:a.Numwant]
 			}
-			if seeding {
+			switch {
+			case nodeIn: // counted in its swarm
+			case seeding:
 				complete++
-			} else {
+			default:
 				incomplete++
 			}
 		}

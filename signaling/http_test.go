@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -321,5 +322,39 @@ func TestSwarmCounts(t *testing.T) {
 		if !maps.Equal(perIP, sw.httpPerIP) {
 			t.Fatalf("per-IP counts %v, want %v", sw.httpPerIP, perIP)
 		}
+	}
+}
+
+// TestNodeCountedOnce checks that the node, in a swarm over its local
+// socket as a seeder and listed to HTTP clients as a TCP seed, counts as
+// one seeder in announce replies and scrapes.
+func TestNodeCountedOnce(t *testing.T) {
+	srv, err := New(Config{Node: fakeNode{port: 6881, leechers: make(chan netip.AddrPort, 8)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, srv)
+	ih := infohash.Hash{0x55}
+	got := make(chan []byte, 4)
+	lc, err := srv.ConnectLocal(func(m []byte) { got <- m }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	m := announceJSON(ih, ID{'-', 'S', 'C'}, 0)
+	m["left"] = 0
+	b, _ := json.Marshal(m)
+	lc.Send(b)
+	<-got
+	var r decodedReply
+	getBencode(t, announceURL(base, ih, ID{2}, 7000, ""), &r)
+	if r.Complete != 1 || r.Incomplete != 1 {
+		t.Errorf("announce: %d seeders, %d leechers; want the node once and the client", r.Complete, r.Incomplete)
+	}
+	var s map[string]any
+	getBencode(t, base+"/scrape?info_hash="+url.QueryEscape(string(ih[:])), &s)
+	files, _ := s["files"].(map[string]any)
+	if f, _ := files[string(ih[:])].(map[string]any); f["complete"] != int64(1) {
+		t.Errorf("scrape %v, want one seeder: the node", f)
 	}
 }

@@ -316,7 +316,9 @@ func (srv *Server) scrapeFiles(ihs []infohash.Hash, withNode bool, each func(ih 
 	const maxScrapeAll = 1000
 	one := func(ih infohash.Hash, sw *swarm) {
 		c, i := sw.counts()
-		if withNode && srv.nodeSeeds(ih) {
+		// The node counts once: as a peer of the swarm if it announced
+		// to it over its local socket, else here.
+		if withNode && len(sw.local) == 0 && srv.nodeSeeds(ih) {
 			c++
 		}
 		each(ih, c, i, sw.completed)
