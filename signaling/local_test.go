@@ -18,7 +18,9 @@ import (
 
 func newTestServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	srv, err := New(Config{})
+	// Tests flood one socket with messages; TestSocketBounds checks the
+	// rate.
+	srv, err := New(Config{MessageRate: 1e6})
 	if err != nil {
 		t.Fatal(err)
 	}

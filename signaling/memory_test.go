@@ -36,7 +36,7 @@ func TestIdleSocketMemory(t *testing.T) {
 		// The race detector's runtime doubles the read pump's stack.
 		maxIdleSocketBytes = 14 << 10
 	}
-	srv, err := New(Config{})
+	srv, err := New(Config{MaxSocketsPerIP: idleClients}) // all from loopback
 	if err != nil {
 		t.Fatal(err)
 	}

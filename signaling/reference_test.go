@@ -1205,6 +1205,11 @@ func refStartSeedcast(t *testing.T, cfg Config) string {
 	before := refServerGoroutines()
 	logs := new(testnet.Buffer)
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if cfg.MessageRate == 0 {
+		// The reference has no bound on a socket's messages; the
+		// scenarios send bursts of hundreds.
+		cfg.MessageRate = 1e6
+	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -43,6 +43,12 @@ type Config struct {
 	// MaxSwarmsPerSocket bounds the (info hash, peer id) pairs one WebSocket
 	// may announce. Zero means 100.
 	MaxSwarmsPerSocket int
+	// MaxSocketsPerIP bounds the WebSockets open from one address at
+	// once. Zero means 256: a campus behind one NAT has many viewers.
+	MaxSocketsPerIP int
+	// MessageRate bounds the messages one WebSocket may send a second,
+	// with a burst of ten times as many. Zero means 10.
+	MessageRate float64
 	// SendQueueLen is the number of messages queued for one WebSocket before
 	// further ones are dropped. Zero means 256.
 	SendQueueLen int
@@ -92,6 +98,7 @@ type Server struct {
 
 	sockMu  sync.Mutex
 	sockets map[*socket]struct{}
+	perIP   map[string]int // WebSockets open by host
 	closed  bool
 	wg      sync.WaitGroup
 
@@ -131,12 +138,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SendQueueLen == 0 {
 		cfg.SendQueueLen = 256
 	}
+	if cfg.MaxSocketsPerIP == 0 {
+		cfg.MaxSocketsPerIP = 256
+	}
+	if cfg.MessageRate == 0 {
+		cfg.MessageRate = 10
+	}
 	switch {
 	case cfg.WSInterval < time.Second:
 		return nil, errors.New("signaling: Config.WSInterval under 1 s")
 	case cfg.HTTPInterval < time.Second:
 		return nil, errors.New("signaling: Config.HTTPInterval under 1 s")
-	case cfg.MaxSwarms < 0, cfg.MaxSwarmsPerSocket < 0, cfg.SendQueueLen < 0:
+	case cfg.MaxSwarms < 0, cfg.MaxSwarmsPerSocket < 0, cfg.SendQueueLen < 0, cfg.MaxSocketsPerIP < 0, cfg.MessageRate < 0:
 		return nil, errors.New("signaling: negative limit in Config")
 	}
 	for _, o := range cfg.AllowOrigins {
@@ -150,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		upgrader: newUpgrader(cfg.AllowOrigins),
 		swarms:   make(map[infohash.Hash]*swarm),
 		sockets:  make(map[*socket]struct{}),
+		perIP:    make(map[string]int),
 	}, nil
 }
 

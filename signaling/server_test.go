@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/infohash"
 )
 
@@ -99,5 +100,53 @@ func TestAllowOrigins(t *testing.T) {
 			}
 			t.Errorf("Origin %q: err %v (status %d), want allowed %v", origin, err, status, ok)
 		}
+	}
+}
+
+// TestSocketBounds checks the WebSockets one address may hold and the
+// messages one socket may send.
+func TestSocketBounds(t *testing.T) {
+	srv, err := New(Config{MaxSocketsPerIP: 3, MessageRate: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
+	var conns []*websocket.Conn
+	for range 3 {
+		conns = append(conns, dialWS(t, url))
+	}
+	if c, res, err := websocket.DefaultDialer.Dial(url, nil); err == nil {
+		c.Close()
+		t.Fatal("a fourth WebSocket from one address was taken; want 429")
+	} else if res == nil || res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a fourth WebSocket: %v, want 429", err)
+	}
+	conns[0].Close()
+	err = testnet.WaitFor(5*time.Second, func() error {
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("after one closed, another WebSocket: %v", err)
+	}
+
+	// A burst of ten messages a socket, then one a second.
+	c := conns[1]
+	for range 15 {
+		c.WriteJSON(announceJSON(infohash.Hash{8}, ID{9}, 0))
+	}
+	replies := 0
+	for {
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, _, err := c.ReadMessage(); err != nil {
+			break
+		}
+		replies++
+	}
+	if replies < 10 || replies > 11 {
+		t.Errorf("15 announces at once got %d replies; want the burst of 10 (11 if a second passed)", replies)
 	}
 }

@@ -85,6 +85,12 @@ type socket struct {
 	// clean-up; the read pump holds it implicitly, being one goroutine,
 	// but a local socket's messages come from its node.
 	readMu sync.Mutex
+	// counted is the host reserveHost counted this socket under.
+	counted string
+	// tokens and lastMsg are the read pump's message budget.
+	tokens  float64
+	lastMsg time.Time
+
 	// keys are the (info hash, peer id) pairs the socket announced: a
 	// few, searched in order (a map would cost an idle socket far more).
 	keys []swarmKey
@@ -97,15 +103,24 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		srv.serveHTTPAnnounce(w, r)
 		return
 	}
+	host := hostOf(r.RemoteAddr)
+	if !srv.reserveHost(host) {
+		srv.stats.WSRejected.Add(1)
+		http.Error(w, fmt.Sprintf("over %d WebSockets from your address; close some and retry", srv.cfg.MaxSocketsPerIP), http.StatusTooManyRequests)
+		return
+	}
 	conn, err := srv.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has already replied with an HTTP error.
 		srv.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		srv.releaseHost(host)
 		return
 	}
 	s := srv.newSocket(conn.RemoteAddr().String())
 	s.conn = conn
+	s.counted = host
 	if !srv.register(s, 1) {
+		srv.releaseHost(host)
 		conn.Close()
 		return
 	}
@@ -237,8 +252,14 @@ func (s *socket) readPump() {
 			}
 			return
 		}
-		s.conn.SetReadDeadline(time.Now().Add(pongWait))
+		now := time.Now()
+		s.conn.SetReadDeadline(now.Add(pongWait))
 		s.srv.stats.WSMessages.Add(1)
+		if !s.allowMessage(now) {
+			s.srv.stats.WSRejected.Add(1)
+			s.srv.log.Debug("message over the socket's rate, dropped", "remote", s.addr)
+			continue
+		}
 		// The message is handled on a goroutine of its own, awaited:
 		// decoding and relaying offers grow a stack to several KB, and
 		// the read pump, which waits on an idle socket for minutes, keeps
@@ -263,6 +284,11 @@ func (s *socket) finish() {
 	}
 	s.srv.sockMu.Lock()
 	delete(s.srv.sockets, s)
+	if s.counted != "" {
+		if s.srv.perIP[s.counted]--; s.srv.perIP[s.counted] <= 0 {
+			delete(s.srv.perIP, s.counted)
+		}
+	}
 	s.srv.sockMu.Unlock()
 }
 
@@ -426,11 +452,52 @@ var (
 )
 
 // host is the address the socket's peer connects from, without its port.
-func (s *socket) host() string {
-	if h, _, err := net.SplitHostPort(s.addr); err == nil {
+func (s *socket) host() string { return hostOf(s.addr) }
+
+// hostOf is addr without its port.
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
 		return h
 	}
-	return s.addr
+	return addr
+}
+
+// reserveHost counts one more WebSocket from host, if it has fewer than
+// MaxSocketsPerIP.
+func (srv *Server) reserveHost(host string) bool {
+	srv.sockMu.Lock()
+	defer srv.sockMu.Unlock()
+	if srv.perIP[host] >= srv.cfg.MaxSocketsPerIP {
+		return false
+	}
+	srv.perIP[host]++
+	return true
+}
+
+func (srv *Server) releaseHost(host string) {
+	srv.sockMu.Lock()
+	defer srv.sockMu.Unlock()
+	if srv.perIP[host]--; srv.perIP[host] <= 0 {
+		delete(srv.perIP, host)
+	}
+}
+
+// allowMessage takes one of the socket's message tokens, refilled at
+// MessageRate a second up to ten seconds' worth; it reports false when
+// none is left. Only the read pump calls it.
+func (s *socket) allowMessage(now time.Time) bool {
+	rate := s.srv.cfg.MessageRate
+	if s.lastMsg.IsZero() {
+		s.tokens = 10 * rate
+	} else {
+		s.tokens = min(10*rate, s.tokens+rate*now.Sub(s.lastMsg).Seconds())
+	}
+	s.lastMsg = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
 }
 
 // closed reports whether the socket has closed.

@@ -12,11 +12,30 @@ import (
 	"time"
 
 	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/signaling"
 )
 
-// originFlags restrict the pages that may use the node's tracker.
-type originFlags struct {
-	AllowOrigin []string `name:"allow-origin" env:"SEEDCAST_ALLOW_ORIGIN" placeholder:"ORIGIN" help:"Only pages of this origin (scheme://host[:port]) may open a WebSocket to the tracker (repeatable; default: any)."`
+// trackerFlags bound who may use the node's tracker, and how much.
+type trackerFlags struct {
+	AllowOrigin    []string `name:"allow-origin" env:"SEEDCAST_ALLOW_ORIGIN" placeholder:"ORIGIN" help:"Only pages of this origin (scheme://host[:port]) may open a WebSocket to the tracker (repeatable; default: any)."`
+	SocketsPerIP   int      `name:"max-sockets-per-ip" default:"256" env:"SEEDCAST_MAX_SOCKETS_PER_IP" help:"WebSockets the tracker takes from one address at once."`
+	TrackerMsgRate float64  `name:"tracker-message-rate" default:"10" env:"SEEDCAST_TRACKER_MESSAGE_RATE" help:"Messages a second one WebSocket may send the tracker, with bursts of ten times as many."`
+}
+
+// check says which tracker flag is out of range.
+func (f trackerFlags) check() error {
+	if f.SocketsPerIP < 1 {
+		return fmt.Errorf("--max-sockets-per-ip (SEEDCAST_MAX_SOCKETS_PER_IP) %d: want 1 or more", f.SocketsPerIP)
+	}
+	if f.TrackerMsgRate <= 0 {
+		return fmt.Errorf("--tracker-message-rate (SEEDCAST_TRACKER_MESSAGE_RATE) %g: want more than 0", f.TrackerMsgRate)
+	}
+	return nil
+}
+
+// config returns the tracker's configuration from the flags.
+func (f trackerFlags) config(log *slog.Logger) signaling.Config {
+	return signaling.Config{Logger: log, AllowOrigins: f.AllowOrigin, MaxSocketsPerIP: f.SocketsPerIP, MessageRate: f.TrackerMsgRate}
 }
 
 // maxAllowListBytes bounds an allow-list file: 1 MiB is some 24 000

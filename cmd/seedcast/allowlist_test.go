@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -63,5 +64,21 @@ func TestAllowList(t *testing.T) {
 	_, err = loadAllowList(path, slog.Default())
 	if err == nil || !strings.Contains(err.Error(), "--allow") || !strings.Contains(err.Error(), "line 1") {
 		t.Fatalf("a bad line: %v; want an error naming --allow and the line", err)
+	}
+}
+
+func TestTrackerFlagsCheck(t *testing.T) {
+	for _, tt := range []struct {
+		f    trackerFlags
+		want string
+	}{
+		{trackerFlags{SocketsPerIP: 256, TrackerMsgRate: 10}, ""},
+		{trackerFlags{SocketsPerIP: 0, TrackerMsgRate: 10}, "--max-sockets-per-ip (SEEDCAST_MAX_SOCKETS_PER_IP) 0: want 1 or more"},
+		{trackerFlags{SocketsPerIP: 1, TrackerMsgRate: -1}, "--tracker-message-rate (SEEDCAST_TRACKER_MESSAGE_RATE) -1: want more than 0"},
+	} {
+		err := tt.f.check()
+		if got := fmt.Sprint(err); tt.want == "" && err != nil || tt.want != "" && got != tt.want {
+			t.Errorf("%+v: %v, want %q", tt.f, err, tt.want)
+		}
 	}
 }

@@ -24,7 +24,7 @@ import (
 
 type serveCmd struct {
 	httpFlags
-	originFlags
+	trackerFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
@@ -62,6 +62,9 @@ type nodeConfig struct {
 // bad value.
 func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	if err := c.validate(); err != nil {
+		return nodeConfig{}, err
+	}
+	if err := c.trackerFlags.check(); err != nil {
 		return nodeConfig{}, err
 	}
 	base, err := c.publicURL()
@@ -119,7 +122,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 			Interfaces: c.WebRTCIface,
 			Loopback:   slices.Contains(c.WebRTCIface, "lo"),
 		},
-		tracker:     signaling.Config{Logger: log, AllowOrigins: c.AllowOrigin},
+		tracker:     c.trackerFlags.config(log),
 		trackerOpen: c.TrackerOpen,
 		web:         web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:       c.Paths,

@@ -14,7 +14,7 @@ import (
 
 type trackerCmd struct {
 	httpFlags
-	originFlags
+	trackerFlags
 	Allow string `env:"SEEDCAST_ALLOW" type:"existingfile" placeholder:"FILE" help:"Track only the info hashes in FILE, one a line (hex or base32; # starts a comment), reloaded when it changes (default: any)."`
 }
 
@@ -26,7 +26,10 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	tcfg := signaling.Config{Logger: log, AllowOrigins: c.AllowOrigin}
+	if err := c.trackerFlags.check(); err != nil {
+		return err
+	}
+	tcfg := c.trackerFlags.config(log)
 	var allow *allowList
 	if c.Allow != "" {
 		if allow, err = loadAllowList(c.Allow, log); err != nil {
