@@ -102,7 +102,8 @@ type Server struct {
 	closed  bool
 	wg      sync.WaitGroup
 
-	stats Stats
+	stats      Stats
+	statsCache statsCache
 }
 
 // Stats are the server's running counters.
@@ -172,10 +173,11 @@ func (srv *Server) Stats() *Stats { return &srv.stats }
 
 // Register adds the tracker's routes to mux: GET /announce, a WebSocket
 // upgrade into the WebTorrent tracker or else an HTTP announce (BEP 3), and
-// GET /scrape (BEP 48).
+// GET /scrape (BEP 48), and GET /stats, the tracker's figures in HTML or JSON.
 func (srv *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /announce", srv.serveAnnounce)
 	mux.HandleFunc("GET /scrape", srv.serveScrape)
+	mux.HandleFunc("GET /stats", srv.serveStats)
 }
 
 // Run expires peers that have not announced for three intervals until ctx

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +150,49 @@ func TestSocketBounds(t *testing.T) {
 	}
 	if replies < 10 || replies > 11 {
 		t.Errorf("15 announces at once got %d replies; want the burst of 10 (11 if a second passed)", replies)
+	}
+}
+
+// TestStatsPage checks /stats in JSON and HTML against a browser and a
+// native client in one swarm.
+func TestStatsPage(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, srv)
+	ih := infohash.Hash{0x33}
+	var browser ID
+	copy(browser[:], "-WW0300-abcdefghijkl")
+	c := dialWS(t, "ws"+strings.TrimPrefix(base, "http")+"/announce")
+	c.WriteJSON(announceJSON(ih, browser, 0))
+	readJSON(t, c)
+	var native ID
+	copy(native[:], "-TR3000-abcdefghijkl")
+	res, err := http.Get(announceURL(base, ih, native, 7000, "&left=0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+
+	res, err = http.Get(base + "/stats?format=json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st TrackerStats
+	json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	want := []ClientCount{{"Transmission 3000", 1}, {"WebTorrent 0300", 1}}
+	if st.Torrents != 1 || st.Peers != 2 || st.WebSocketPeers != 1 || st.HTTPPeers != 1 || st.Sockets != 1 || !slices.Equal(st.Clients, want) {
+		t.Errorf("stats %+v; want 1 torrent, 2 peers (one of each kind), 1 socket, clients %v", st, want)
+	}
+	res, err = http.Get(base + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(string(page), "<td>WebTorrent 0300</td><td>1</td>") {
+		t.Errorf("stats page (%s):\n%s", res.Header.Get("Content-Type"), page)
 	}
 }
