@@ -98,10 +98,12 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 
-	upload *rate.Limiter // the upload cap; infinite without one
-	conns  *conns        // conns handed in by AddConn
-	closed *closedConns  // peer conns anacrolix closed, waiting to be counted
-	wg     sync.WaitGroup
+	upload  *rate.Limiter             // the upload cap; infinite without one
+	conns   *conns                    // conns handed in by AddConn
+	closed  *closedConns              // peer conns anacrolix closed, waiting to be counted
+	kept    *keptList                 // what Restore adds again after a restart
+	retired map[string]TransportStats // bytes of removed torrents, under mu
+	wg      sync.WaitGroup
 }
 
 // Errors callers branch on.
@@ -217,6 +219,11 @@ func (s *Swarm) start() error {
 	if err != nil {
 		return fmt.Errorf("swarm: piece completion in %s: %w (is another seedcast using this --data dir?)", s.cfg.DataDir, err)
 	}
+	kept, err := openKept(s.cfg.DataDir)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("swarm: %w", err)
+	}
 
 	cc := torrent.NewDefaultClientConfig()
 	cc.Slogger = s.cfg.Logger.With("component", "anacrolix")
@@ -280,7 +287,7 @@ func (s *Swarm) start() error {
 	cl.AddListener(s.conns.ln)
 	cl.AddDialer(s.conns)
 	s.mu.Lock()
-	s.st, s.pc, s.cl = st, pc, cl
+	s.st, s.pc, s.cl, s.kept = st, pc, cl, kept
 	s.mu.Unlock()
 	s.log.Info("bittorrent listening", "port", cl.LocalPort(), "peer_id", peerID, "dht", !s.cfg.NoDHT)
 	return nil
@@ -375,7 +382,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 	if trackers := s.announceTo(nil); len(trackers) > 0 {
 		t.AddTrackers([][]string{trackers})
 	}
-	return s.track(t, nil, nil, src.root, cached)
+	return s.track(t, nil, nil, origin{root: src.root}, cached)
 }
 
 // AddTorrentFile adds the torrent described by a .torrent file, downloading
@@ -411,12 +418,13 @@ func (s *Swarm) AddMetainfo(mi *metainfo.MetaInfo) (*Torrent, error) {
 		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
 	}
 	t.DownloadAll()
-	return s.track(t, trackers, webseeds, "", false)
+	return s.track(t, trackers, webseeds, origin{metainfo: true}, false)
 }
 
-// AddMagnet adds a torrent by magnet link; its info comes from peers.
+// AddMagnet adds a torrent by magnet link; its info comes from peers, or
+// from the data dir if the node fetched it before.
 func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
-	cl, _, err := s.client()
+	cl, st, err := s.client()
 	if err != nil {
 		return nil, err
 	}
@@ -427,6 +435,7 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 	if spec.InfoHash.IsZero() {
 		return nil, errors.New("swarm: add magnet: no v1 info hash (xt=urn:btih:...): browsers speak v1 only")
 	}
+	spec.InfoBytes = st.knownInfo(spec.InfoHash)
 	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
@@ -435,10 +444,15 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 		select {
 		case <-t.GotInfo():
 			t.DownloadAll()
+			// A restart then knows the torrent's name and files at once,
+			// with no peer to ask.
+			if err := st.saveKnownInfo(t.InfoHash(), t.Metainfo().InfoBytes); err != nil {
+				s.log.Warn("keeping a magnet's info", "infohash", infohash.Hash(t.InfoHash()), "err", err)
+			}
 		case <-t.Closed():
 		}
 	})
-	return s.track(t, trackers, webseeds, "", false)
+	return s.track(t, trackers, webseeds, origin{magnet: uri}, false)
 }
 
 // addSpec adds a torrent from a metainfo or a magnet to cl, announcing to
@@ -493,7 +507,7 @@ func (s *Swarm) client() (*torrent.Client, *state, error) {
 }
 
 // track records t, once, in the order torrents were added.
-func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root string, cached bool) (*Torrent, error) {
+func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, o origin, cached bool) (*Torrent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, have := range s.torrents {
@@ -501,9 +515,9 @@ func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root stri
 			return have, nil
 		}
 	}
-	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, root: root}
+	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, origin: o}
 	s.torrents = append(s.torrents, tt)
-	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", root, "hashed_before", cached)
+	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", o.root, "hashed_before", cached)
 	return tt, nil
 }
 

@@ -22,7 +22,7 @@ type Torrent struct {
 	ih       infohash.Hash
 	trackers []string // from the .torrent or magnet it was added by
 	webseeds []string
-	root     string // the seeded path, for torrents seeded in place
+	origin   origin // what it was added from, for Keep
 
 	// gone holds the bytes of closed peer conns per transport, so that
 	// the totals do not drop when a peer leaves.
@@ -129,6 +129,11 @@ func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
 		return nil, false
 	}
 	mi := t.t.Metainfo()
+	// anacrolix makes an empty map for a v1 torrent, which bencode leaves
+	// out but AddMetainfo of this value would take for missing v2 layers.
+	if len(mi.PieceLayers) == 0 {
+		mi.PieceLayers = nil
+	}
 	tiers := t.Announce()
 	mi.AnnounceList = tiers
 	mi.Announce = ""
