@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/infohash"
 )
 
@@ -266,5 +268,57 @@ func TestClientClosesLateOffers(t *testing.T) {
 	defer p.mu.Unlock()
 	if p.offers != offers || p.closed != offers || p.late != 0 {
 		t.Errorf("%d offers made, %d closed, %d of those after Run returned; want %d, %d and 0", p.offers, p.closed, p.late, offers, offers)
+	}
+}
+
+// TestServerGauges checks the figures a scrape of the node's metrics
+// reads: open WebSockets (not the node's local connection), swarms, and
+// offers dropped because their recipient's queue is full.
+func TestServerGauges(t *testing.T) {
+	srv, err := New(Config{SendQueueLen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
+	ih, node := infohash.Hash{3}, ID{'-', 'S', 'C'}
+	// The node reads its first message and then nothing: its queue of
+	// one fills with the first offer, and the next is dropped.
+	release := make(chan struct{})
+	defer close(release)
+	var lc *LocalConn
+	lc, err = srv.ConnectLocal(func([]byte) {
+		select {
+		case <-release:
+		case <-lc.Done():
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	b, _ := json.Marshal(announceJSON(ih, node, 0))
+	if err := lc.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		c := dialWS(t, url)
+		c.WriteJSON(announceJSON(ih, ID{byte(10 + i)}, 1))
+		readJSON(t, c)
+	}
+	err = testnet.WaitFor(5*time.Second, func() error {
+		if n := srv.Sockets(); n != 2 {
+			return fmt.Errorf("%d sockets, want 2", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Swarms(); n != 1 {
+		t.Errorf("%d swarms, want 1", n)
+	}
+	st := srv.Stats()
+	if r, d := st.OffersRelay.Load(), st.OffersDropped.Load(); r != 1 || d != 1 {
+		t.Errorf("offers relayed %d, dropped %d; want 1 and 1", r, d)
 	}
 }

@@ -322,6 +322,7 @@ var (
 )
 
 func (srv *Server) announceWS(s *socket, req *request) {
+	srv.stats.WSAnnounce.Add(1)
 	ih := req.InfoHashes[0]
 	if req.Event == eventStopped {
 		srv.removeWS(s, swarmKey{ih, req.PeerID})
@@ -351,6 +352,8 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		}
 		if to.enqueue(b) {
 			srv.stats.OffersRelay.Add(1)
+		} else {
+			srv.stats.OffersDropped.Add(1)
 		}
 	}
 }
