@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -268,6 +269,69 @@ func TestClientClosesLateOffers(t *testing.T) {
 	defer p.mu.Unlock()
 	if p.offers != offers || p.closed != offers || p.late != 0 {
 		t.Errorf("%d offers made, %d closed, %d of those after Run returned; want %d, %d and 0", p.offers, p.closed, p.late, offers, offers)
+	}
+}
+
+// TestClientRefresh checks that Refresh announces a torrent added since
+// the last round at once, and takes a removed one's peer out of its
+// swarm, long before the next round.
+func TestClientRefresh(t *testing.T) {
+	srv, _ := newTestServer(t)
+	a, b := infohash.Hash{1}, infohash.Hash{2}
+	var mu sync.Mutex
+	list := []infohash.Hash{a}
+	torrents := func() []Announce {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []Announce
+		for _, ih := range list {
+			out = append(out, Announce{InfoHash: ih, Left: 0})
+		}
+		return out
+	}
+	node := ID{'-', 'S', 'C', '9'}
+	cl, err := NewClient(ClientConfig{Local: srv, PeerID: node, Peer: &fakePeer{}, Torrents: torrents, Offers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	listed := func(ih infohash.Hash) bool {
+		in := false
+		srv.withSwarm(ih, false, func(sw *swarm) { _, in = sw.ws[node] })
+		return in
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		// The round interval is 120 s: only Refresh can do it in 5.
+		err := testnet.WaitFor(5*time.Second, func() error {
+			if !cond() {
+				return errors.New(what)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("the first torrent not announced", func() bool { return listed(a) })
+	mu.Lock()
+	list = []infohash.Hash{b}
+	mu.Unlock()
+	cl.Refresh()
+	waitFor("after Refresh: the new torrent not announced, or the removed one still listed", func() bool {
+		return listed(b) && !listed(a)
+	})
+	if n := srv.Stats().WSAnnounce.Load(); n != 3 {
+		t.Errorf("%d announces, want 3: the first, the new torrent's and the removed one's stopped", n)
 	}
 }
 
