@@ -303,6 +303,8 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
+	p.open.stream.Add(1)
+	defer p.open.stream.Add(-1)
 	ih := t.InfoHash()
 	k := fileKey{ih, idx}
 	head := r.URL.Query().Has("head")

@@ -18,6 +18,8 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer rd.Close()
+	p.open.webseed.Add(1)
+	defer p.open.webseed.Add(-1)
 	// A web seed request is a whole piece or a run of them: no readahead
 	// beyond what was asked.
 	rd.SetReadahead(0)
