@@ -19,11 +19,13 @@ import (
 
 // cli is the command line. Every flag has a SEEDCAST_* environment twin.
 type cli struct {
-	LogLevel slog.Level `name:"log-level" env:"SEEDCAST_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
+	LogLevel  slog.Level `name:"log-level" env:"SEEDCAST_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
+	LogFormat string     `name:"log-format" env:"SEEDCAST_LOG_FORMAT" enum:"text,json" default:"text" help:"Log format: text (key=value) or json (one object a line)."`
 
 	Serve   serveCmd   `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
 	Create  createCmd  `cmd:"" help:"Write a .torrent for a file or folder."`
 	Tracker trackerCmd `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
+	Version versionCmd `cmd:"" help:"Print the version, VCS commit and Go version of this binary."`
 }
 
 // kongOptions are the parser's options, shared by main and the tests.
@@ -39,7 +41,7 @@ func kongOptions() []kong.Option {
 func main() {
 	var c cli
 	kctx := kong.Parse(&c, kongOptions()...)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := newLogger(os.Stderr, c.LogFormat, c.LogLevel)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first signal stops the node cleanly; with the handler gone, a
