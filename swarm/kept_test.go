@@ -205,3 +205,61 @@ func TestKeptListDamaged(t *testing.T) {
 		})
 	}
 }
+
+// TestRestoreResumesDownload stops a node halfway through a download and
+// starts it again: the pieces it verified are still there, not fetched
+// again from the start.
+func TestRestoreResumesDownload(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "clip.bin")
+	writeRandom(t, p, 2<<20, 17)
+	// A capped seed, so that the download is still going when it stops.
+	scfg := testConfig(t, t.TempDir())
+	scfg.UploadRate = 256 << 10
+	seed, _ := startSwarm(t, scfg)
+	st, err := seed.Add(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	lcfg := testConfig(t, data)
+	lcfg.DisableUTP = true
+	leech, stop := startSwarm(t, lcfg)
+	lt, err := leech.AddMagnet(st.Magnet() + "&x.pe=127.0.0.1:" + itoa(seed.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leech.Keep(lt); err != nil {
+		t.Fatal(err)
+	}
+	var verified int
+	err = testnet.WaitFor(30*time.Second, func() error {
+		if !lt.haveInfo() {
+			return errors.New("no info yet")
+		}
+		verified = lt.t.Stats().PiecesComplete
+		if verified < 4 {
+			return fmt.Errorf("%d pieces verified", verified)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lt.Seeding() {
+		t.Fatal("the download finished before the stop; the cap is too high")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	lcfg.Logger = slog.New(slog.DiscardHandler)
+	leech2, _ := startSwarm(t, lcfg)
+	restored, err := leech2.Restore(ctx)
+	if err != nil || len(restored) != 1 {
+		t.Fatalf("restored %d torrents (%v), want the magnet", len(restored), err)
+	}
+	if got := restored[0].t.Stats().PiecesComplete; got < verified {
+		t.Fatalf("after the restart %d pieces are verified, want the %d verified before it", got, verified)
+	}
+}

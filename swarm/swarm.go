@@ -231,7 +231,14 @@ func (s *Swarm) start() error {
 	cc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir:   cc.DataDir,
 		PieceCompletion: sharedCompletion{pc},
-		Logger:          s.cfg.Logger,
+		// With part files, anacrolix writes name.part until every piece
+		// of the file is in, and on opening a torrent takes each file
+		// still .part as holding no verified piece at all (v1.59.1
+		// setCompletionFromPartFiles): a restart, or a kill, threw away
+		// all of an unfinished download. Written in place, the pieces
+		// verified stay verified, as the completion in --data says.
+		UsePartFiles: g.Some(false),
+		Logger:       s.cfg.Logger,
 	})
 	cc.PeerID = peerID
 	cc.Seed = true
