@@ -161,9 +161,11 @@ func (t *Torrent) Magnet() string {
 	return m.String()
 }
 
-// Seeding reports whether the node has every piece.
+// Seeding reports whether the node has every piece, verified. It is not
+// BytesMissing() == 0, which anacrolix reaches once every block is
+// written, before the last pieces are hashed and their completion kept.
 func (t *Torrent) Seeding() bool {
-	return t.haveInfo() && t.t.BytesMissing() == 0
+	return t.haveInfo() && t.t.Complete().Bool()
 }
 
 // Stats are a torrent's progress and per-transport figures.
@@ -199,7 +201,7 @@ func (t *Torrent) Stats() Stats {
 		if n := t.t.Length(); n > 0 {
 			st.Progress = float64(st.BytesCompleted) / float64(n)
 		}
-		st.Seeding = t.t.BytesMissing() == 0
+		st.Seeding = t.Seeding()
 	}
 	for _, pc := range t.t.PeerConns() {
 		name := transportName(pc.Network)
