@@ -38,6 +38,7 @@ type Server struct {
 	servedMu sync.Mutex
 	served   map[infohash.Hash]*counters
 	reports  map[infohash.Hash]*deliveries
+	open     openResponses
 }
 
 // New validates cfg.

@@ -320,6 +320,8 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if !rangeOK(w, r, f.Length) {
 		return nil
 	}
+	p.open.stream.Add(1)
+	defer p.open.stream.Add(-1)
 	ih := t.InfoHash()
 	k := fileKey{ih, idx}
 	head := r.URL.Query().Has("head")

@@ -22,6 +22,8 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	if !rangeOK(w, r, f.Length) {
 		return nil
 	}
+	p.open.webseed.Add(1)
+	defer p.open.webseed.Add(-1)
 	// A web seed request is a whole piece or a run of them: no readahead
 	// beyond what was asked.
 	rd.SetReadahead(0)

@@ -73,8 +73,9 @@ type ClientConfig struct {
 // offers, answers the offers the tracker relays, and reconnects with
 // back-off when the connection drops.
 type Client struct {
-	cfg ClientConfig
-	log *slog.Logger
+	cfg     ClientConfig
+	log     *slog.Logger
+	refresh chan struct{} // Refresh's wake-up, one pending at most
 }
 
 // Timing of the client. offerTTL is WebTorrent's OFFER_TIMEOUT; offers are
@@ -118,7 +119,20 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if tracker == "" {
 		tracker = "local"
 	}
-	return &Client{cfg: cfg, log: cfg.Logger.With("component", "tracker-client", "tracker", tracker)}, nil
+	return &Client{cfg: cfg, log: cfg.Logger.With("component", "tracker-client", "tracker", tracker), refresh: make(chan struct{}, 1)}, nil
+}
+
+// Refresh has the client announce the torrents it has not announced yet
+// at once, rather than at the end of its interval, and announce
+// "stopped" for those no longer in Torrents, so that the tracker stops
+// listing the node in their swarms: the node calls it when it adds or
+// removes a torrent. It does not block; a client between connections
+// announces everything when it connects.
+func (c *Client) Refresh() {
+	select {
+	case c.refresh <- struct{}{}:
+	default:
+	}
 }
 
 // Run announces until ctx is done, reconnecting with exponential back-off
@@ -226,6 +240,8 @@ func (c *Client) session(ctx context.Context) error {
 		case <-timer.C:
 			s.announceAll()
 			timer.Reset(interval)
+		case <-c.refresh:
+			s.announceChanged()
 		}
 	}
 }
@@ -282,16 +298,39 @@ func (s *session) releaseJoin(host string) {
 // errSessionClosed is why an offer made as its session ended is dropped.
 var errSessionClosed = errors.New("signaling: tracker connection closed")
 
-func (s *session) announceAll() {
+// announceAll announces every torrent with fresh offers, and "stopped"
+// for those announced before and gone since.
+func (s *session) announceAll() { s.announceRound(true) }
+
+// announceChanged announces the torrents not announced yet in this
+// session, and "stopped" for those gone: a Refresh.
+func (s *session) announceChanged() { s.announceRound(false) }
+
+func (s *session) announceRound(all bool) {
 	list := s.c.cfg.Torrents()
 	now := make(map[infohash.Hash]bool, len(list))
 	for _, a := range list {
 		now[a.InfoHash] = true
-		s.wg.Go(func() { s.announce(a) })
 	}
+	var gone []infohash.Hash
 	s.mu.Lock()
+	announced := maps.Clone(s.announced)
+	for ih := range s.announced {
+		if !now[ih] {
+			gone = append(gone, ih)
+			delete(s.announced, ih)
+		}
+	}
 	s.torrents = now
 	s.mu.Unlock()
+	for _, a := range list {
+		if all || !announced[a.InfoHash] {
+			s.wg.Go(func() { s.announce(a) })
+		}
+	}
+	for _, ih := range gone {
+		s.sendJSON(wireAnnounce{Action: actionAnnounce, InfoHash: ID(ih), PeerID: s.c.cfg.PeerID, Event: "stopped"})
+	}
 }
 
 // wireAnnounce is the JSON of an announce the client sends.

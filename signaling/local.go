@@ -85,6 +85,7 @@ func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byt
 		lc.s.srv.stats.OffersRelay.Add(1)
 		return true
 	}
+	lc.s.srv.stats.OffersDropped.Add(1)
 	return false
 }
 

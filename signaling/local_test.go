@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -396,5 +397,114 @@ func TestJoinOffersBounded(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // for any offer the bound let through late
 	if most := p.most.Load(); most > 1+maxJoinOffersPerHost {
 		t.Fatalf("%d announces from one host made %d offers at once; want at most %d", flood, most, 1+maxJoinOffersPerHost)
+	}
+}
+
+func TestClientRefresh(t *testing.T) {
+	srv, _ := newTestServer(t)
+	a, b := infohash.Hash{1}, infohash.Hash{2}
+	var mu sync.Mutex
+	list := []infohash.Hash{a}
+	torrents := func() []Announce {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []Announce
+		for _, ih := range list {
+			out = append(out, Announce{InfoHash: ih, Left: 0})
+		}
+		return out
+	}
+	node := ID{'-', 'S', 'C', '9'}
+	cl, err := NewClient(ClientConfig{Local: srv, PeerID: node, Peer: &fakePeer{}, Torrents: torrents, Offers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cl.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	listed := func(ih infohash.Hash) bool {
+		in := false
+		srv.withSwarm(ih, false, func(sw *swarm) { _, in = sw.ws[node] })
+		return in
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		// The round interval is 120 s: only Refresh can do it in 5.
+		err := testnet.WaitFor(5*time.Second, func() error {
+			if !cond() {
+				return errors.New(what)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("the first torrent not announced", func() bool { return listed(a) })
+	mu.Lock()
+	list = []infohash.Hash{b}
+	mu.Unlock()
+	cl.Refresh()
+	waitFor("after Refresh: the new torrent not announced, or the removed one still listed", func() bool {
+		return listed(b) && !listed(a)
+	})
+	if n := srv.Stats().WSAnnounce.Load(); n != 3 {
+		t.Errorf("%d announces, want 3: the first, the new torrent's and the removed one's stopped", n)
+	}
+}
+
+func TestServerGauges(t *testing.T) {
+	srv, err := New(Config{SendQueueLen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "ws" + strings.TrimPrefix(serve(t, srv), "http") + "/announce"
+	ih, node := infohash.Hash{3}, ID{'-', 'S', 'C'}
+	// The node reads its first message and then nothing: its queue of
+	// one fills with the first offer, and the next is dropped.
+	release := make(chan struct{})
+	defer close(release)
+	var lc *LocalConn
+	lc, err = srv.ConnectLocal(func([]byte) {
+		select {
+		case <-release:
+		case <-lc.Done():
+		}
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	b, _ := json.Marshal(announceJSON(ih, node, 0))
+	if err := lc.Send(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		c := dialWS(t, url)
+		c.WriteJSON(announceJSON(ih, ID{byte(10 + i)}, 1))
+		readJSON(t, c)
+	}
+	err = testnet.WaitFor(5*time.Second, func() error {
+		if n := srv.Sockets(); n != 2 {
+			return fmt.Errorf("%d sockets, want 2", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Swarms(); n != 1 {
+		t.Errorf("%d swarms, want 1", n)
+	}
+	st := srv.Stats()
+	if r, d := st.OffersRelay.Load(), st.OffersDropped.Load(); r != 1 || d != 1 {
+		t.Errorf("offers relayed %d, dropped %d; want 1 and 1", r, d)
 	}
 }

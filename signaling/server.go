@@ -108,13 +108,15 @@ type Server struct {
 
 // Stats are the server's running counters.
 type Stats struct {
-	WSMessages   atomic.Int64 // messages read from WebSockets
-	WSRejected   atomic.Int64 // messages answered with a failure reason
-	WSDropped    atomic.Int64 // messages dropped on full send queues
-	OffersRelay  atomic.Int64 // offers forwarded
-	AnswersRelay atomic.Int64 // answers forwarded
-	HTTPAnnounce atomic.Int64 // HTTP announces served
-	Evicted      atomic.Int64 // idle swarms dropped to make room for new ones
+	WSMessages    atomic.Int64 // messages read from WebSockets
+	WSRejected    atomic.Int64 // messages answered with a failure reason
+	WSDropped     atomic.Int64 // messages dropped on full send queues
+	WSAnnounce    atomic.Int64 // WebSocket announces, "stopped" ones included
+	OffersRelay   atomic.Int64 // offers forwarded
+	OffersDropped atomic.Int64 // offers for a recipient whose socket was full or closing
+	AnswersRelay  atomic.Int64 // answers forwarded
+	HTTPAnnounce  atomic.Int64 // HTTP announces served
+	Evicted       atomic.Int64 // idle swarms dropped to make room for new ones
 }
 
 // New returns a Server. It starts nothing: Register adds its routes to a
@@ -170,6 +172,27 @@ func New(cfg Config) (*Server, error) {
 
 // Stats returns the server's counters.
 func (srv *Server) Stats() *Stats { return &srv.stats }
+
+// Sockets returns the number of WebSockets open now; the node's local
+// connection is not one.
+func (srv *Server) Sockets() int {
+	srv.sockMu.Lock()
+	defer srv.sockMu.Unlock()
+	n := 0
+	for s := range srv.sockets {
+		if !s.local {
+			n++
+		}
+	}
+	return n
+}
+
+// Swarms returns the number of info hashes the tracker has peers of now.
+func (srv *Server) Swarms() int {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return len(srv.swarms)
+}
 
 // Register adds the tracker's routes to mux: GET /announce, a WebSocket
 // upgrade into the WebTorrent tracker or else an HTTP announce (BEP 3), and

@@ -511,6 +511,7 @@ func (s *socket) closed() bool {
 }
 
 func (srv *Server) announceWS(s *socket, req *request) {
+	srv.stats.WSAnnounce.Add(1)
 	ih := req.InfoHashes[0]
 	if req.Event == eventStopped {
 		srv.removeWS(s, swarmKey{ih, req.PeerID})
@@ -545,6 +546,8 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		}
 		if to.enqueue(b) {
 			srv.stats.OffersRelay.Add(1)
+		} else {
+			srv.stats.OffersDropped.Add(1)
 		}
 	}
 }

@@ -283,7 +283,9 @@ func (q *closedConns) drain(s *Swarm) {
 	q.pcs = nil
 	q.mu.Unlock()
 	for _, c := range pcs {
-		if t, ok := s.Torrent(infohash.Hash(c.t.InfoHash())); ok {
+		// A torrent removed and added again is another anacrolix torrent:
+		// the conns of the one removed were counted as it went.
+		if t, ok := s.Torrent(infohash.Hash(c.t.InfoHash())); ok && t.t == c.t {
 			t.addGone(transportName(c.pc.Network), c.pc.Stats())
 		}
 	}

@@ -18,7 +18,10 @@ import (
 //
 //	peer_id          the node's peer id, stable across restarts
 //	seeded.json      seeded path -> info hash and the signature it was hashed at
-//	info/<ih>.info   the bencoded info dictionary of each torrent
+//	info/<ih>.info   the bencoded info dictionary of each torrent seeded in
+//	                 place or fetched by magnet
+//	kept.json        the torrents Restore adds again (kept.go)
+//	torrents/        the metainfo of kept torrents added from a .torrent
 //	completion/      anacrolix piece completion (bolt)
 //	downloads/       data of torrents added from a .torrent or a magnet
 type state struct {
@@ -107,6 +110,27 @@ func (st *state) saveInfo(root, sig string, infoBytes []byte) error {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(st.dir, "seeded.json"), b)
+}
+
+// knownInfo returns the info of torrent ih kept earlier, nil if there is
+// none or it does not hash to ih.
+func (st *state) knownInfo(ih metainfo.Hash) []byte {
+	b, err := os.ReadFile(st.infoPath(ih.HexString()))
+	if err != nil || metainfo.HashBytes(b) != ih {
+		return nil
+	}
+	return b
+}
+
+// saveKnownInfo keeps the info of torrent ih, unless it is kept already.
+func (st *state) saveKnownInfo(ih metainfo.Hash, infoBytes []byte) error {
+	if st.knownInfo(ih) != nil {
+		return nil
+	}
+	if metainfo.HashBytes(infoBytes) != ih {
+		return fmt.Errorf("info does not hash to %s", ih.HexString())
+	}
+	return writeFileAtomic(st.infoPath(ih.HexString()), infoBytes)
 }
 
 func (st *state) infoPath(ih string) string { return filepath.Join(st.dir, "info", ih+".info") }

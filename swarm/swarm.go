@@ -109,10 +109,12 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 
-	upload   *rate.Limiter // the upload cap; infinite without one
-	dialBack *rate.Limiter // dials to clients the HTTP tracker saw
-	conns    *conns        // conns handed in by AddConn
-	closed   *closedConns  // peer conns anacrolix closed, waiting to be counted
+	upload   *rate.Limiter             // the upload cap; infinite without one
+	dialBack *rate.Limiter             // dials to clients the HTTP tracker saw
+	conns    *conns                    // conns handed in by AddConn
+	closed   *closedConns              // peer conns anacrolix closed, waiting to be counted
+	kept     *keptList                 // what Restore adds again after a restart
+	retired  map[string]TransportStats // bytes of removed torrents, under mu
 	wg       sync.WaitGroup
 }
 
@@ -236,6 +238,11 @@ func (s *Swarm) start() error {
 	if err != nil {
 		return fmt.Errorf("swarm: piece completion in %s: %w (is another seedcast using this --data dir?)", s.cfg.DataDir, err)
 	}
+	kept, err := openKept(s.cfg.DataDir)
+	if err != nil {
+		pc.Close()
+		return fmt.Errorf("swarm: %w", err)
+	}
 
 	cc := torrent.NewDefaultClientConfig()
 	cc.Slogger = s.cfg.Logger.With("component", "anacrolix")
@@ -243,13 +250,12 @@ func (s *Swarm) start() error {
 	cc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir:   cc.DataDir,
 		PieceCompletion: sharedCompletion{pc},
-		// With part files anacrolix v1.59.1 marks every piece of a file
-		// still named .part incomplete when the torrent opens, throwing
-		// away what the completion database says was verified: a restart
-		// at half a download began again from nothing. Without them
-		// files are written under their own names, and the database
-		// (each piece's completion committed as it is verified) is what
-		// a restart trusts.
+		// With part files, anacrolix writes name.part until every piece
+		// of the file is in, and on opening a torrent takes each file
+		// still .part as holding no verified piece at all (v1.59.1
+		// setCompletionFromPartFiles): a restart, or a kill, threw away
+		// all of an unfinished download. Written in place, the pieces
+		// verified stay verified, as the completion in --data says.
 		UsePartFiles: g.Some(false),
 		Logger:       s.cfg.Logger,
 	})
@@ -307,7 +313,7 @@ func (s *Swarm) start() error {
 	cl.AddListener(s.conns.ln)
 	cl.AddDialer(s.conns)
 	s.mu.Lock()
-	s.st, s.pc, s.cl = st, pc, cl
+	s.st, s.pc, s.cl, s.kept = st, pc, cl, kept
 	s.mu.Unlock()
 	s.log.Info("bittorrent listening", "port", cl.LocalPort(), "peer_id", peerID, "dht", !s.cfg.NoDHT)
 	return nil
@@ -402,7 +408,7 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 	if trackers := s.announceTo(nil); len(trackers) > 0 {
 		t.AddTrackers([][]string{trackers})
 	}
-	return s.track(t, nil, nil, src.root, cached)
+	return s.track(t, nil, nil, origin{root: src.root}, cached)
 }
 
 // AddTorrentFile adds the torrent described by a .torrent file, downloading
@@ -438,13 +444,14 @@ func (s *Swarm) AddMetainfo(mi *metainfo.MetaInfo) (*Torrent, error) {
 		return nil, fmt.Errorf("swarm: add metainfo: %w", err)
 	}
 	t.DownloadAll()
-	return s.track(t, trackers, webseeds, "", false)
+	return s.track(t, trackers, webseeds, origin{metainfo: true}, false)
 }
 
-// AddMagnet adds a torrent by magnet link; its info comes from peers. A
-// link that does not read is ErrBadMagnet.
+// AddMagnet adds a torrent by magnet link; its info comes from peers, or
+// from the data dir if the node fetched it before. A link that does not
+// read is ErrBadMagnet.
 func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
-	cl, _, err := s.client()
+	cl, st, err := s.client()
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +459,7 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec.InfoBytes = st.knownInfo(spec.InfoHash)
 	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
@@ -460,10 +468,15 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 		select {
 		case <-t.GotInfo():
 			t.DownloadAll()
+			// A restart then knows the torrent's name and files at once,
+			// with no peer to ask.
+			if err := st.saveKnownInfo(t.InfoHash(), t.Metainfo().InfoBytes); err != nil {
+				s.log.Warn("keeping a magnet's info", "infohash", infohash.Hash(t.InfoHash()), "err", err)
+			}
 		case <-t.Closed():
 		}
 	})
-	return s.track(t, trackers, webseeds, "", false)
+	return s.track(t, trackers, webseeds, origin{magnet: uri}, false)
 }
 
 // addSpec adds a torrent from a metainfo or a magnet to cl, announcing to
@@ -518,7 +531,7 @@ func (s *Swarm) client() (*torrent.Client, *state, error) {
 }
 
 // track records t, once, in the order torrents were added.
-func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root string, cached bool) (*Torrent, error) {
+func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, o origin, cached bool) (*Torrent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, have := range s.torrents {
@@ -526,12 +539,12 @@ func (s *Swarm) track(t *torrent.Torrent, trackers, webseeds []string, root stri
 			return have, nil
 		}
 	}
-	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, root: root, added: time.Now()}
+	tt := &Torrent{s: s, t: t, ih: infohash.Hash(t.InfoHash()), trackers: trackers, webseeds: webseeds, origin: o, added: time.Now()}
 	s.torrents = append(s.torrents, tt)
-	if root == "" {
+	if o.root == "" {
 		s.wg.Go(func() { s.watchFetch(tt) })
 	}
-	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", root, "hashed_before", cached)
+	s.log.Info("torrent added", "infohash", tt.ih, "name", t.Name(), "path", o.root, "hashed_before", cached)
 	return tt, nil
 }
 

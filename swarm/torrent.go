@@ -23,7 +23,7 @@ type Torrent struct {
 	ih       infohash.Hash
 	trackers []string // from the .torrent or magnet it was added by
 	webseeds []string
-	root     string // the seeded path, for torrents seeded in place
+	origin   origin // what it was added from, for Keep
 	added    time.Time
 
 	// gone holds the bytes of closed peer conns per transport, so that
@@ -131,8 +131,8 @@ func (t *Torrent) Metainfo() (*metainfo.MetaInfo, bool) {
 		return nil, false
 	}
 	mi := t.t.Metainfo()
-	// anacrolix gives a v1 torrent an empty piece layers map, which it
-	// then refuses when the .torrent is added again ("no piece root set").
+	// anacrolix makes an empty map for a v1 torrent, which bencode leaves
+	// out but AddMetainfo of this value would take for missing v2 layers.
 	if len(mi.PieceLayers) == 0 {
 		mi.PieceLayers = nil
 	}
@@ -163,9 +163,11 @@ func (t *Torrent) Magnet() string {
 	return m.String()
 }
 
-// Seeding reports whether the node has every piece.
+// Seeding reports whether the node has every piece, verified. It is not
+// BytesMissing() == 0, which anacrolix reaches once every block is
+// written, before the last pieces are hashed and their completion kept.
 func (t *Torrent) Seeding() bool {
-	return t.haveInfo() && t.t.BytesMissing() == 0
+	return t.haveInfo() && t.t.Complete().Bool()
 }
 
 // Stats are a torrent's progress and per-transport figures.
@@ -204,7 +206,7 @@ func (t *Torrent) Stats() Stats {
 		if n := t.t.Length(); n > 0 {
 			st.Progress = float64(st.BytesCompleted) / float64(n)
 		}
-		st.Seeding = t.t.BytesMissing() == 0
+		st.Seeding = t.Seeding()
 	} else {
 		st.InfoWaitSeconds = time.Since(t.added).Seconds()
 	}

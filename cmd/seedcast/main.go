@@ -22,12 +22,14 @@ import (
 
 // cli is the command line. Every flag has a SEEDCAST_* environment twin.
 type cli struct {
-	LogLevel slog.Level `name:"log-level" env:"SEEDCAST_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
+	LogLevel  slog.Level `name:"log-level" env:"SEEDCAST_LOG_LEVEL" default:"info" help:"Log level: debug, info, warn or error."`
+	LogFormat string     `name:"log-format" env:"SEEDCAST_LOG_FORMAT" enum:"text,json" default:"text" help:"Log format: text (key=value) or json (one object a line)."`
 
 	Serve       serveCmd       `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
 	Create      createCmd      `cmd:"" help:"Write a .torrent for a file or folder."`
 	Tracker     trackerCmd     `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the node on this machine answers /healthz with 200 OK (a container's HEALTHCHECK)."`
+	Version     versionCmd     `cmd:"" help:"Print the version, VCS commit and Go version of this binary."`
 }
 
 // kongOptions are the parser's options, shared by main and the tests.
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, opts ...kong.Opti
 		fmt.Fprintln(stderr, "seedcast:", explainParseError(err))
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+	log := newLogger(stderr, c.LogFormat, c.LogLevel)
 	slog.SetDefault(log)
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	if err := kctx.Run(log); err != nil && !errors.Is(err, context.Canceled) {

@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
@@ -44,6 +43,9 @@ type serveCmd struct {
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
 	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
 	WebRTCIface []string `name:"webrtc-interface" env:"SEEDCAST_WEBRTC_INTERFACE" placeholder:"NAME" help:"Network interface WebRTC may use (repeatable; default: all but loopback; naming lo allows loopback)."`
+
+	AdminToken string   `name:"admin-token" env:"SEEDCAST_ADMIN_TOKEN" placeholder:"TOKEN" help:"Bearer token of the admin API (POST and DELETE /api/torrents); prefer the environment variable, which ps does not show (default: one made into --data at first start and printed once)."`
+	AllowRoot  []string `name:"allow-root" env:"SEEDCAST_ALLOW_ROOT" placeholder:"DIR" help:"Folder under which the admin API may add files and folders by path, symlinks resolved (repeatable; default: none, adding by path is refused)."`
 }
 
 // nodeConfig is what serve's flags say of each part of the node.
@@ -56,6 +58,7 @@ type nodeConfig struct {
 	trackerOpen bool
 	web         web.Config // all but the parts made from the others
 	paths       []string   // what to serve; empty means the demo pilot
+	admin       adminConfig
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -90,6 +93,10 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	uploadRate, err := parseRate(c.UploadRate)
 	if err != nil {
 		return nodeConfig{}, fmt.Errorf("--upload-rate %w", err)
+	}
+	ac, err := c.adminConfig()
+	if err != nil {
+		return nodeConfig{}, err
 	}
 	webSeedBase := base.String() + "/webseed/"
 	if c.NoWebseed {
@@ -126,6 +133,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		trackerOpen: c.TrackerOpen,
 		web:         web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:       c.Paths,
+		admin:       ac,
 	}, nil
 }
 
@@ -165,6 +173,7 @@ type node struct {
 	tr    *signaling.Server
 	pl    *player.Server
 	mux   *http.ServeMux
+	ops   *ops
 	ready atomic.Bool // every torrent added
 }
 
@@ -207,6 +216,9 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	n.pl.Register(n.mux)
 	pages.Register(n.mux)
 	n.mux.HandleFunc("GET /healthz", n.serveHealth)
+	if n.ops, err = newOps(n, cfg); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -218,57 +230,18 @@ func (n *node) serveHealth(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// addAndAnnounce adds the torrents to serve, then starts a tracker client
-// in g for the tracker of this process and for every WebSocket tracker
-// the torrents name.
+// addAndAnnounce adds the torrents to serve, then starts the tracker
+// clients in g: one for the tracker of this process and one for every
+// WebSocket tracker the torrents name.
 func (n *node) addAndAnnounce(ctx context.Context, g *errgroup.Group, cfg nodeConfig) error {
-	paths := cfg.paths
-	if len(paths) == 0 {
-		p, err := pilot.Install(cfg.swarm.DataDir)
-		if err != nil {
-			return err
-		}
-		paths = []string{p}
+	if err := n.addTorrents(ctx, g, cfg); err != nil {
+		return err
 	}
-	for _, p := range paths {
-		t, err := n.sw.Add(ctx, p)
-		if err != nil {
-			return err
-		}
-		// A magnet prints once its info arrives, which may take the peers
-		// the tracker clients below are about to find.
-		g.Go(func() error {
-			n.printTorrent(ctx, t)
-			return nil
-		})
-	}
-	peer := &rtcPeer{rtc: n.rtc, sw: n.sw, log: n.log.With("component", "webrtc")}
-	clients := []signaling.ClientConfig{{Local: n.tr, Torrents: n.announces("")}}
-	for _, u := range n.sw.WSTrackers() {
-		clients = append(clients, signaling.ClientConfig{URL: u, Torrents: n.announces(u)})
-	}
-	for _, cc := range clients {
-		cc.Logger, cc.PeerID, cc.Peer = n.log, signaling.ID(n.sw.PeerID()), peer
-		cl, err := signaling.NewClient(cc)
-		if err != nil {
-			return err
-		}
-		g.Go(func() error { return cl.Run(ctx) })
+	if err := n.ops.ann.start(ctx, g); err != nil {
+		return err
 	}
 	n.ready.Store(true)
 	return nil
-}
-
-// announces returns what to announce to tracker ("" for the tracker of
-// this process).
-func (n *node) announces(tracker string) func() []signaling.Announce {
-	return func() []signaling.Announce {
-		var out []signaling.Announce
-		for _, a := range n.sw.Announces(tracker) {
-			out = append(out, signaling.Announce(a))
-		}
-		return out
-	}
 }
 
 // printTorrent prints what a user needs to share t, once its info is known.

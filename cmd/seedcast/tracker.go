@@ -44,6 +44,9 @@ func (c *trackerCmd) Run(ctx context.Context, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	tr.Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	if err := trackerMetrics(mux, tr, log); err != nil {
+		return err
+	}
 	urls := announceURLs(base)
 	hs := &httpServer{flags: c.httpFlags, handler: mux, log: log, listening: func(a net.Addr) {
 		log.Info("tracker listening", "addr", a.String())

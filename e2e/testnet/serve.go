@@ -32,6 +32,9 @@ type ServeOptions struct {
 	// Args follow serve's --addr, --data and --log-level: more flags, then
 	// the paths, .torrent files or magnets to seed.
 	Args []string
+	// DataDir is serve's --data directory; empty means a fresh one. A
+	// restart names the one of the serve before it.
+	DataDir string
 }
 
 // Serve is a seedcast serve running in a host of a test network, started
@@ -50,7 +53,8 @@ type Serve struct {
 }
 
 // StartServe starts seedcast serve in host's namespace, listening for HTTP
-// on the host's address, port ServeHTTPPort, with a fresh data directory,
+// on the host's address, port ServeHTTPPort, with o's data directory or a
+// fresh one,
 // the environment of this process without SEEDCAST_* variables (CleanEnv),
 // and o's log level and arguments. ctx kills it as in exec.CommandContext;
 // pass a context without cancel to have only Stop, and so SIGINT, end it.
@@ -61,8 +65,11 @@ func (n *Net) StartServe(ctx context.Context, tb testing.TB, host string, o Serv
 	s := &Serve{
 		Host:    host,
 		URL:     "http://" + addr.String(),
-		DataDir: filepath.Join(tb.TempDir(), "data"),
+		DataDir: o.DataDir,
 		client:  n.HTTPClient(host),
+	}
+	if s.DataDir == "" {
+		s.DataDir = filepath.Join(tb.TempDir(), "data")
 	}
 	args := append([]string{"serve",
 		"--addr", addr.String(),
