@@ -23,6 +23,7 @@ import (
 
 type serveCmd struct {
 	httpFlags
+	turnFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
@@ -39,7 +40,7 @@ type serveCmd struct {
 	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
-	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
+	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable). Pages get the STUN servers; a TURN password is this node's alone (see --turn-secret)."`
 	WebRTCIface []string `name:"webrtc-interface" env:"SEEDCAST_WEBRTC_INTERFACE" placeholder:"NAME" help:"Network interface WebRTC may use (repeatable; default: all but loopback; naming lo allows loopback)."`
 }
 
@@ -73,7 +74,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	}
 	for _, s := range c.ICEServer {
 		if _, err := webrtc.ParseICEServer(s); err != nil {
-			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", s, webrtc.ErrICEServer)
+			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", webrtc.RedactICEServer(s), webrtc.ErrICEServer)
 		}
 	}
 	if c.P2PMinViewers < 0 {
@@ -87,7 +88,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	if c.NoWebseed {
 		webSeedBase = ""
 	}
-	return nodeConfig{
+	cfg := nodeConfig{
 		base: base,
 		swarm: swarm.Config{
 			Logger:           log,
@@ -115,7 +116,8 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		tracker: signaling.Config{Logger: log},
 		web:     web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:   c.Paths,
-	}, nil
+	}
+	return cfg, c.turnFlags.webrtcConfig(&cfg.webrtc)
 }
 
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -171,12 +173,8 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log}); err != nil {
 		return nil, err
 	}
-	var ice []web.ICEServer
-	for _, s := range n.rtc.ICEServers() {
-		ice = append(ice, web.ICEServer(s))
-	}
 	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
-	cfg.web.ICEServers = ice
+	cfg.web.ICEServers = n.pageICEServers
 	pages, err := web.New(cfg.web)
 	if err != nil {
 		return nil, err
