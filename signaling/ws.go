@@ -73,7 +73,9 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		srv.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	s := srv.newSocket(conn.RemoteAddr().String())
+	// The request's address, not the conn's: behind a trusted proxy the
+	// node has put the client's there.
+	s := srv.newSocket(r.RemoteAddr)
 	s.conn = conn
 	if !srv.register(s, 2) {
 		conn.Close()

@@ -110,9 +110,10 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 	if raw == "" {
 		return httperr.Errorf(http.StatusBadRequest, "oembed: want ?url= a watch page of this node")
 	}
-	ih, file, ok := s.watchPage(raw)
+	base := s.requestBase(r)
+	ih, file, ok := s.watchPage(raw, base)
 	if !ok {
-		return httperr.Errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, s.cfg.PublicURL)
+		return httperr.Errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, base)
 	}
 	t, ok := s.cfg.Library.Torrent(ih)
 	if !ok || t.Files == nil {
@@ -124,7 +125,7 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusNotFound, "oembed: %v", err)
 	}
 	width, height := fit(embedWidth, embedHeight, atoiOr(q.Get("maxwidth")), atoiOr(q.Get("maxheight")))
-	src := s.cfg.PublicURL + "/embed/" + ih.String()
+	src := base.String() + "/embed/" + ih.String()
 	if file != "" {
 		src += "?file=" + queryPath(tv.Files[cur].Path)
 	}
@@ -133,14 +134,14 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		Version:      "1.0",
 		Title:        tv.Title,
 		ProviderName: "seedcast",
-		ProviderURL:  s.cfg.PublicURL + "/",
+		ProviderURL:  base.String() + "/",
 		HTML:         embedCode(src, tv.Title, width, height),
 		Width:        width,
 		Height:       height,
 	}
 	if tv.Poster >= 0 {
 		if p, ok := s.posterSize(r.Context(), ih, tv.Files[tv.Poster]); ok {
-			o.ThumbnailURL = s.base.Scheme + "://" + s.base.Host + tv.Files[tv.Poster].URL
+			o.ThumbnailURL = base.Scheme + "://" + base.Host + tv.Files[tv.Poster].URL
 			o.ThumbnailWidth, o.ThumbnailHeight = p.X, p.Y
 		}
 	}
@@ -152,11 +153,12 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 }
 
 // watchPage parses a URL of this node's watch page of a torrent into its
-// info hash and ?file=. Scheme and host must be the public URL's (either
-// scheme: a page may be linked by http before a redirect to https).
-func (s *Server) watchPage(raw string) (ih infohash.Hash, file string, ok bool) {
+// info hash and ?file=. Scheme and host must be the public URL's, or
+// those of base, the URL the request came to (either scheme: a page may be
+// linked by http before a redirect to https).
+func (s *Server) watchPage(raw string, base *url.URL) (ih infohash.Hash, file string, ok bool) {
 	u, err := url.Parse(raw)
-	if err != nil || !strings.EqualFold(u.Host, s.base.Host) || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || !(strings.EqualFold(u.Host, s.base.Host) || strings.EqualFold(u.Host, base.Host)) || (u.Scheme != "http" && u.Scheme != "https") {
 		return ih, "", false
 	}
 	rest, ok := strings.CutPrefix(u.Path, s.basePath()+"/watch/")

@@ -80,6 +80,11 @@ type Config struct {
 	// alone until that many viewers, the new one included, watch the
 	// same torrent. Zero means peer-to-peer from the first viewer.
 	P2PMinViewers int
+	// PublicURLFor, if set, returns the base URL that request r reached
+	// the node at, when it may differ from PublicURL (behind a reverse
+	// proxy that says so), or "" for PublicURL. The absolute URLs,
+	// links and magnets of the answer to r name the node by it.
+	PublicURLFor func(r *http.Request) string
 	// ICEServers, if set, returns the STUN and TURN servers a page gives
 	// its peer connections; it is called for every page, so that each
 	// gets TURN credentials of its own. Whatever it returns is public to

@@ -19,6 +19,8 @@ type httpFlags struct {
 	PublicURL string `name:"public-url" env:"SEEDCAST_PUBLIC_URL" placeholder:"URL" help:"Base URL viewers and peers reach this node at, e.g. https://films.example.org (default: from --addr)."`
 	TLSCert   string `name:"tls-cert" env:"SEEDCAST_TLS_CERT" type:"existingfile" help:"TLS certificate (PEM) to serve HTTPS and WSS."`
 	TLSKey    string `name:"tls-key" env:"SEEDCAST_TLS_KEY" type:"existingfile" help:"TLS private key (PEM) for --tls-cert."`
+
+	TrustedProxy []string `name:"trusted-proxy" env:"SEEDCAST_TRUSTED_PROXY" placeholder:"CIDR" help:"Reverse proxy to believe, e.g. 127.0.0.1/32 (repeatable): its X-Forwarded-For gives the client's address; without --public-url its X-Forwarded-Proto and Host name the node. Other clients' X-Forwarded-* headers are dropped."`
 }
 
 // publicURL returns the node's base URL without a trailing slash.
@@ -42,7 +44,8 @@ func (f *httpFlags) validate() error {
 	if (f.TLSCert == "") != (f.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together; set both or neither")
 	}
-	return nil
+	_, err := parseProxies(f.TrustedProxy)
+	return err
 }
 
 // announceURLs returns the node's own tracker as WebSocket and HTTP URLs.
@@ -69,12 +72,16 @@ const shutdownWait = 5 * time.Second
 // shutdownWait. Hijacked conns (the tracker's WebSockets) are the
 // tracker's to close. It returns nil after a clean stop.
 func (h *httpServer) Run(ctx context.Context) error {
+	proxies, err := parseProxies(h.flags.TrustedProxy)
+	if err != nil {
+		return err
+	}
 	ln, err := listen(h.flags.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           h.handler,
+		Handler:           proxies.handler(h.handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}

@@ -52,6 +52,9 @@ type nodeConfig struct {
 	tracker signaling.Config
 	web     web.Config // all but the parts made from the others
 	paths   []string   // what to serve; empty means the demo pilot
+	// publicURLFor, if set, names the node by the URL a request reached
+	// it at, through a trusted proxy.
+	publicURLFor func(*http.Request) string
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -117,6 +120,10 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		web:     web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:   c.Paths,
 	}
+	if c.PublicURL == "" && len(c.TrustedProxy) > 0 {
+		cfg.publicURLFor = publicURLFor(base)
+		cfg.web.PublicURLFor = cfg.publicURLFor
+	}
 	return cfg, c.turnFlags.webrtcConfig(&cfg.webrtc)
 }
 
@@ -170,7 +177,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	base := cfg.base.String()
-	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log}); err != nil {
+	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log, PublicURLFor: cfg.publicURLFor}); err != nil {
 		return nil, err
 	}
 	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
