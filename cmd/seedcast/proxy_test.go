@@ -231,9 +231,11 @@ func TestPublicURLFromProxy(t *testing.T) {
 		}
 	}
 
-	// With --public-url the node's name is fixed.
-	d, _ := parse(t, []string{"serve", "--public-url", "https://films.example.org", "--trusted-proxy", "127.0.0.1/32"}, nil)
-	if cfg, err := d.Serve.config(nil); err != nil || cfg.publicURLFor != nil || cfg.web.PublicURLFor != nil {
-		t.Errorf("with --public-url: %v; want no name per request", err)
+	// With --public-url, or --acme-domain, the node's name is fixed.
+	for _, args := range [][]string{{"--public-url", "https://films.example.org"}, {"--acme-domain", "films.example.org"}} {
+		d, _ := parse(t, append([]string{"serve", "--data", t.TempDir(), "--trusted-proxy", "127.0.0.1/32"}, args...), nil)
+		if cfg, err := d.Serve.config(nil); err != nil || cfg.publicURLFor != nil || cfg.web.PublicURLFor != nil {
+			t.Errorf("with %v: %v; want no name per request", args, err)
+		}
 	}
 }

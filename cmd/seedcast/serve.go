@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"golang.org/x/crypto/acme/autocert"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/cmd/seedcast/pilot"
@@ -23,6 +24,7 @@ import (
 
 type serveCmd struct {
 	httpFlags
+	acmeFlags
 	turnFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
@@ -55,6 +57,7 @@ type nodeConfig struct {
 	// publicURLFor, if set, names the node by the URL a request reached
 	// it at, through a trusted proxy.
 	publicURLFor func(*http.Request) string
+	acme         *autocert.Manager
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -63,7 +66,14 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	if err := c.validate(); err != nil {
 		return nodeConfig{}, err
 	}
-	base, err := c.publicURL()
+	if err := c.acmeFlags.check(c.httpFlags); err != nil {
+		return nodeConfig{}, err
+	}
+	base, err := c.acmeFlags.baseURL(c.httpFlags)
+	if err != nil {
+		return nodeConfig{}, err
+	}
+	acme, err := c.manager(c.Data)
 	if err != nil {
 		return nodeConfig{}, err
 	}
@@ -93,6 +103,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	}
 	cfg := nodeConfig{
 		base: base,
+		acme: acme,
 		swarm: swarm.Config{
 			Logger:           log,
 			DataDir:          c.Data,
@@ -120,7 +131,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		web:     web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:   c.Paths,
 	}
-	if c.PublicURL == "" && len(c.TrustedProxy) > 0 {
+	if c.PublicURL == "" && len(c.ACMEDomain) == 0 && len(c.TrustedProxy) > 0 {
 		cfg.publicURLFor = publicURLFor(base)
 		cfg.web.PublicURLFor = cfg.publicURLFor
 	}
@@ -136,9 +147,10 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	warnPlainHTTP(log, cfg.base)
 	hs := &httpServer{flags: c.httpFlags, handler: n.mux, log: log, listening: func(a net.Addr) {
 		log.Info("http listening", "addr", a.String(), "public_url", cfg.base.String())
-	}}
+	}, acme: cfg.acme, acmeDomains: c.ACMEDomain, redirectAddr: c.HTTPRedirectAddr, base: cfg.base}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.sw.Run(gctx) })
 	g.Go(func() error { return n.rtc.Run(gctx) })

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/seedcast/seedcast/webrtc"
 )
 
@@ -87,6 +89,42 @@ func TestTURNFlagsReject(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%v: the error %q shows a password", tc.args, err)
+		}
+	}
+}
+
+// TestServeHelp checks that serve --help lists the flags of HTTPS, proxies
+// and TURN with their environment twins.
+func TestServeHelp(t *testing.T) {
+	var out bytes.Buffer
+	var c cli
+	exited := false
+	p, err := kong.New(&c, append(kongOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Parse([]string{"serve", "--help"})
+	if !exited {
+		t.Fatal("serve --help did not exit")
+	}
+	help := out.String()
+	for flag, env := range map[string]string{
+		"--acme-domain": "SEEDCAST_ACME_DOMAIN", "--acme-directory": "SEEDCAST_ACME_DIRECTORY", "--acme-ca-root": "SEEDCAST_ACME_CA_ROOT",
+		"--acme-email": "SEEDCAST_ACME_EMAIL", "--http-redirect-addr": "SEEDCAST_HTTP_REDIRECT_ADDR", "--trusted-proxy": "SEEDCAST_TRUSTED_PROXY",
+		"--turn-secret": "SEEDCAST_TURN_SECRET", "--turn-server": "SEEDCAST_TURN_SERVER", "--turn-ttl": "SEEDCAST_TURN_TTL",
+	} {
+		i := strings.Index(help, flag)
+		if i < 0 {
+			t.Errorf("serve --help lacks %s", flag)
+			continue
+		}
+		// kong prints a flag's twin in its help paragraph, before the next flag.
+		rest := help[i+len(flag):]
+		if j := strings.Index(rest, "\n  -"); j >= 0 {
+			rest = rest[:j]
+		}
+		if !strings.Contains(rest, "$"+env) {
+			t.Errorf("serve --help: %s does not name %s:\n%s", flag, env, rest)
 		}
 	}
 }
