@@ -32,6 +32,17 @@ type ServeOptions struct {
 	// Args follow serve's --addr, --data and --log-level: more flags, then
 	// the paths, .torrent files or magnets to seed.
 	Args []string
+	// Addr is serve's --addr; the zero value means the host's address,
+	// port ServeHTTPPort.
+	Addr netip.AddrPort
+	// URL and Client, if set, are how the test reaches serve in place of
+	// http://Addr and a plain client from the host: for a serve of HTTPS
+	// under a name, say.
+	URL    string
+	Client *http.Client
+	// Env are more environment variables, KEY=value, such as serve's
+	// SEEDCAST_* twins of flags.
+	Env []string
 }
 
 // Serve is a seedcast serve running in a host of a test network, started
@@ -41,7 +52,8 @@ type Serve struct {
 	Proc *Process
 	// Host is the test network host it runs in.
 	Host string
-	// URL is its base URL in the test network: http://10.231.0.<i>:8080.
+	// URL is its base URL in the test network: http://10.231.0.<i>:8080
+	// unless ServeOptions said otherwise.
 	URL string
 	// DataDir is its --data directory, fresh for it.
 	DataDir string
@@ -51,18 +63,27 @@ type Serve struct {
 
 // StartServe starts seedcast serve in host's namespace, listening for HTTP
 // on the host's address, port ServeHTTPPort, with a fresh data directory,
-// the environment of this process without SEEDCAST_* variables (CleanEnv),
-// and o's log level and arguments. ctx kills it as in exec.CommandContext;
+// the environment of this process without SEEDCAST_* variables (CleanEnv)
+// and with o.Env, and o's log level and arguments. ctx kills it as in exec.CommandContext;
 // pass a context without cancel to have only Stop, and so SIGINT, end it.
 // It does not wait for serve to be ready: see WaitReady.
 func (n *Net) StartServe(ctx context.Context, tb testing.TB, host string, o ServeOptions) *Serve {
 	tb.Helper()
 	addr := netip.AddrPortFrom(n.Addr(host), ServeHTTPPort)
+	if o.Addr.IsValid() {
+		addr = o.Addr
+	}
 	s := &Serve{
 		Host:    host,
 		URL:     "http://" + addr.String(),
 		DataDir: filepath.Join(tb.TempDir(), "data"),
 		client:  n.HTTPClient(host),
+	}
+	if o.URL != "" {
+		s.URL = o.URL
+	}
+	if o.Client != nil {
+		s.client = o.Client
 	}
 	args := append([]string{"serve",
 		"--addr", addr.String(),
@@ -70,7 +91,7 @@ func (n *Net) StartServe(ctx context.Context, tb testing.TB, host string, o Serv
 		"--log-level", o.LogLevel,
 	}, o.Args...)
 	cmd := n.Command(ctx, host, o.Bin, args...)
-	cmd.Env = CleanEnv()
+	cmd.Env = append(CleanEnv(), o.Env...)
 	s.Proc = Start(tb, "seedcast serve in "+host, cmd)
 	return s
 }
