@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,21 +74,7 @@ func TestHTTPSWithACME(t *testing.T) {
 	dnsQueries := serveDNS(t, tn, "acme", netip.AddrPortFrom(tn.Addr("acme"), dnsPort), acmeDomain, nodeIP)
 	pb := startPebble(ctx, t, tn, pebbleBin, "acme", netip.AddrPortFrom(tn.Addr("acme"), dnsPort))
 
-	// The viewer's view of the node: seedcast.test at the node's address,
-	// over HTTPS that Pebble's root (and nothing else) makes trusted.
-	dial := tn.DialContext("viewer1")
-	viewerDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, port, err := net.SplitHostPort(addr)
-		if err == nil && host == acmeDomain {
-			addr = net.JoinHostPort(nodeIP.String(), port)
-		}
-		return dial(ctx, network, addr)
-	}
-	client := &http.Client{
-		Transport: &http.Transport{DialContext: viewerDial, TLSClientConfig: &tls.Config{RootCAs: pb.roots}, DisableKeepAlives: true},
-		// The redirect of port 80 is checked as it is, not followed.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	viewerDial, client := viewerClient(tn, "viewer1", nodeIP, pb)
 	seed := startServeWith(ctx, t, tn, "seed", 0, testnet.ServeOptions{
 		Addr:   netip.AddrPortFrom(nodeIP, 443),
 		URL:    "https://" + acmeDomain,
@@ -117,7 +104,10 @@ func TestHTTPSWithACME(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(seed.DataDir, "acme", acmeDomain)); err != nil {
 		t.Errorf("the certificate is not cached in --data: %v", err)
 	}
-	checkServedChain(ctx, t, viewerDial, pb)
+	checkServedChain(ctx, t, viewerDial, pb, 443)
+	if strings.Contains(pb.proc.Output().String(), "Attempting to validate w/ HTTP") {
+		t.Error("Pebble validated over HTTP-01, want TLS-ALPN-01 on port 443")
+	}
 	if strings.Contains(seed.Proc.Output().String(), "public URL is plain http") {
 		t.Error("a node on HTTPS warns of plain HTTP")
 	}
@@ -193,6 +183,38 @@ func TestHTTPSWithACME(t *testing.T) {
 	}
 }
 
+// TestACMEHTTP01 checks the other challenge of issue 11 item 1: the node's
+// HTTPS listener is not on port 443, where Pebble's TLS-ALPN-01
+// validation then finds nothing, so the certificate must come through
+// HTTP-01 on --http-redirect-addr, port 80, in the same attempt.
+func TestACMEHTTP01(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	pebbleBin := requirePebble(t)
+	tn := testnet.New(t, "seed", "acme", "viewer1")
+	nodeIP := tn.Addr("seed")
+	serveDNS(t, tn, "acme", netip.AddrPortFrom(tn.Addr("acme"), dnsPort), acmeDomain, nodeIP)
+	pb := startPebble(ctx, t, tn, pebbleBin, "acme", netip.AddrPortFrom(tn.Addr("acme"), dnsPort))
+	viewerDial, client := viewerClient(tn, "viewer1", nodeIP, pb)
+	const port = 8443
+	seed := startServeWith(ctx, t, tn, "seed", 0, testnet.ServeOptions{
+		Addr:   netip.AddrPortFrom(nodeIP, port),
+		URL:    fmt.Sprintf("https://%s:%d", acmeDomain, port),
+		Client: client,
+		Args: []string{"--no-dht", "--no-port-forwarding",
+			"--acme-domain", acmeDomain, "--acme-directory", pb.directory, "--acme-ca-root", pb.caFile,
+			"--public-url", fmt.Sprintf("https://%s:%d", acmeDomain, port),
+			"--http-redirect-addr", netip.AddrPortFrom(nodeIP, 80).String()},
+	})
+	if err := seed.WaitReady(ctx, issueTimeout); err != nil {
+		t.Fatalf("https://%s:%d/healthz never answered with a certificate that verifies: %v", acmeDomain, port, err)
+	}
+	checkServedChain(ctx, t, viewerDial, pb, port)
+	if out := pb.proc.Output().String(); !strings.Contains(out, "Attempting to validate w/ HTTP: http://"+acmeDomain+":80/.well-known/acme-challenge/") || !strings.Contains(out, "set VALID") {
+		t.Error("Pebble did not validate the node over HTTP-01")
+	}
+}
+
 // TestPlainHTTPNotice checks the other side of issue 11 item 1: a node
 // whose public URL is plain http on a LAN address logs one line saying
 // that browsers will not share there and how to fix it, and its watch page,
@@ -240,11 +262,30 @@ const recordWebSockets = `(() => {
   window.e2eWebSockets = urls
 })()`
 
-// checkServedChain dials the node as the viewer would and checks the chain
-// it serves: a leaf for acmeDomain alone, issued by Pebble's intermediate.
-func checkServedChain(ctx context.Context, t *testing.T, dial func(context.Context, string, string) (net.Conn, error), pb *pebble) {
+// viewerClient returns the viewer's view of the node, from host: a dialer
+// and an HTTP client that find acmeDomain at nodeIP, and trust Pebble's
+// root and nothing else for HTTPS. The client does not follow redirects.
+func viewerClient(tn *testnet.Net, host string, nodeIP netip.Addr, pb *pebble) (func(context.Context, string, string) (net.Conn, error), *http.Client) {
+	dial := tn.DialContext(host)
+	viewerDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		name, port, err := net.SplitHostPort(addr)
+		if err == nil && name == acmeDomain {
+			addr = net.JoinHostPort(nodeIP.String(), port)
+		}
+		return dial(ctx, network, addr)
+	}
+	return viewerDial, &http.Client{
+		Transport:     &http.Transport{DialContext: viewerDial, TLSClientConfig: &tls.Config{RootCAs: pb.roots}, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// checkServedChain dials the node as the viewer would, at port, and checks
+// the chain it serves: a leaf for acmeDomain alone, issued by Pebble's
+// intermediate.
+func checkServedChain(ctx context.Context, t *testing.T, dial func(context.Context, string, string) (net.Conn, error), pb *pebble, port int) {
 	t.Helper()
-	raw, err := dial(ctx, "tcp", acmeDomain+":443")
+	raw, err := dial(ctx, "tcp", net.JoinHostPort(acmeDomain, strconv.Itoa(port)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +304,7 @@ func checkServedChain(ctx context.Context, t *testing.T, dial func(context.Conte
 
 // pebble is a Pebble ACME server started by startPebble.
 type pebble struct {
+	proc *testnet.Process
 	// directory is its ACME directory URL.
 	directory string
 	// caFile holds the root of the certificate Pebble's own HTTPS
@@ -323,6 +365,7 @@ func startPebble(ctx context.Context, t *testing.T, tn *testnet.Net, bin, host s
 	pool.AppendCertsFromPEM(caPEM)
 	mgmt := &http.Client{Transport: &http.Transport{DialContext: tn.DialContext(host), TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	pb := &pebble{
+		proc:      proc,
 		directory: fmt.Sprintf("https://%s/dir", netip.AddrPortFrom(ip, pebbleACMEPort)),
 		caFile:    caFile,
 		roots:     x509.NewCertPool(),

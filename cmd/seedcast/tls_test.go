@@ -256,6 +256,10 @@ func TestRedirectHandler(t *testing.T) {
 		// An HTTP-01 challenge is answered, not redirected: this token
 		// is unknown, so 404.
 		{"GET", "films.example.org", "/.well-known/acme-challenge/unknown-token", http.StatusNotFound, ""},
+		// Pebble's validations name port 80 in Host; the host policy
+		// must still pass them (403 if not).
+		{"GET", "films.example.org:80", "/.well-known/acme-challenge/unknown-token", http.StatusNotFound, ""},
+		{"GET", "other.example.org", "/.well-known/acme-challenge/unknown-token", http.StatusForbidden, ""},
 	} {
 		r := httptest.NewRequest(tc.method, "http://"+tc.host+tc.target, nil)
 		w := httptest.NewRecorder()
