@@ -429,13 +429,18 @@ func (n *nsNode) dumpGoroutines(t testing.TB) {
 // the test fails.
 func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host string, ready time.Duration, args ...string) *nsNode {
 	t.Helper()
+	return startServeWith(ctx, t, tn, host, ready, testnet.ServeOptions{Args: args})
+}
+
+// startServeWith is startServeIn with the options of o; its binary and log
+// level are set here.
+func startServeWith(ctx context.Context, t testing.TB, tn *testnet.Net, host string, ready time.Duration, o testnet.ServeOptions) *nsNode {
+	t.Helper()
+	o.Bin = seedcastBin
+	o.LogLevel = cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug")
 	// The cleanup stops serve, not the context: it must see SIGINT and exit
 	// cleanly, which is part of the contract.
-	n := &nsNode{Serve: tn.StartServe(context.WithoutCancel(ctx), t, host, testnet.ServeOptions{
-		Bin:      seedcastBin,
-		LogLevel: cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug"),
-		Args:     args,
-	})}
+	n := &nsNode{Serve: tn.StartServe(context.WithoutCancel(ctx), t, host, o)}
 	t.Cleanup(func() {
 		if err := n.Proc.Stop(testnet.StopTimeout); err != nil && !n.dumped {
 			t.Errorf("seedcast serve in %s did not stop cleanly: %v", host, err)

@@ -26,6 +26,11 @@ type Config struct {
 	PublicURL string
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// PublicURLFor, if set, returns the base URL that request r reached
+	// the node at, when it may differ from PublicURL (behind a reverse
+	// proxy that says so), or "" for PublicURL. A .torrent served to r
+	// names the node's own tracker and web seed by it.
+	PublicURLFor func(r *http.Request) string
 }
 
 // Server serves the player's routes.
@@ -111,6 +116,11 @@ func (p *Server) serveTorrentFile(w http.ResponseWriter, r *http.Request) error 
 	mi, ok := t.Metainfo()
 	if !ok {
 		return httperr.Errorf(http.StatusServiceUnavailable, "metadata of %s not yet known; retry shortly", name)
+	}
+	if p.cfg.PublicURLFor != nil {
+		if base := strings.TrimSuffix(p.cfg.PublicURLFor(r), "/"); base != "" && base != p.cfg.PublicURL {
+			rebase(mi, p.cfg.PublicURL, base)
+		}
 	}
 	w.Header().Set("Content-Type", "application/x-bittorrent")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Name()+".torrent"))

@@ -116,7 +116,9 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		srv.releaseHost(host)
 		return
 	}
-	s := srv.newSocket(conn.RemoteAddr().String())
+	// The request's address, not the conn's: behind a trusted proxy the
+	// node has put the client's there.
+	s := srv.newSocket(r.RemoteAddr)
 	s.conn = conn
 	s.counted = host
 	if !srv.register(s, 1) {

@@ -120,9 +120,10 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 	if raw == "" {
 		return httperr.Errorf(http.StatusBadRequest, "oembed: want ?url= a watch page of this node")
 	}
-	ih, file, ok := s.watchPage(raw)
+	base := s.requestBase(r)
+	ih, file, ok := s.watchPage(raw, base)
 	if !ok {
-		return httperr.Errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, s.cfg.PublicURL)
+		return httperr.Errorf(http.StatusNotFound, "oembed: %q is not a watch page of this node (%s/watch/{infohash})", raw, base)
 	}
 	t, ok := s.cfg.Library.Torrent(ih)
 	if !ok || t.Files == nil {
@@ -134,7 +135,7 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		return httperr.Errorf(http.StatusNotFound, "oembed: %v", err)
 	}
 	width, height := fit(embedWidth, embedHeight, atoiOr(q.Get("maxwidth")), atoiOr(q.Get("maxheight")))
-	src := s.cfg.PublicURL + "/embed/" + ih.String()
+	src := base.String() + "/embed/" + ih.String()
 	if file != "" {
 		src += "?file=" + queryPath(tv.Files[cur].Path)
 	}
@@ -145,16 +146,16 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 		// A torrent names no author (its "created by" is the program that
 		// made it): the film is published by this node, named as the
 		// library names it.
-		AuthorName:   s.base.Host,
-		AuthorURL:    s.cfg.PublicURL + "/",
+		AuthorName:   base.Host,
+		AuthorURL:    base.String() + "/",
 		ProviderName: "seedcast",
-		ProviderURL:  s.cfg.PublicURL + "/",
+		ProviderURL:  base.String() + "/",
 		HTML:         embedCode(src, tv.Title, width, height),
 		Width:        width,
 		Height:       height,
 	}
 	if tv.Poster >= 0 {
-		o.ThumbnailURL = s.base.Scheme + "://" + s.base.Host + tv.Files[tv.Poster].URL
+		o.ThumbnailURL = base.Scheme + "://" + base.Host + tv.Files[tv.Poster].URL
 		if p, ok := s.posterSize(r.Context(), ih, tv.Files[tv.Poster]); ok {
 			o.ThumbnailWidth, o.ThumbnailHeight = p.X, p.Y
 		}
@@ -176,11 +177,12 @@ func (s *Server) serveOEmbed(w http.ResponseWriter, r *http.Request) error {
 }
 
 // watchPage parses a URL of this node's watch page of a torrent into its
-// info hash and ?file=. Scheme and host must be the public URL's (either
-// scheme: a page may be linked by http before a redirect to https).
-func (s *Server) watchPage(raw string) (ih infohash.Hash, file string, ok bool) {
+// info hash and ?file=. Scheme and host must be the public URL's, or
+// those of base, the URL the request came to (either scheme: a page may be
+// linked by http before a redirect to https).
+func (s *Server) watchPage(raw string, base *url.URL) (ih infohash.Hash, file string, ok bool) {
 	u, err := url.Parse(raw)
-	if err != nil || !strings.EqualFold(u.Host, s.base.Host) || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || !(strings.EqualFold(u.Host, s.base.Host) || strings.EqualFold(u.Host, base.Host)) || (u.Scheme != "http" && u.Scheme != "https") {
 		return ih, "", false
 	}
 	rest, ok := strings.CutPrefix(u.Path, s.basePath()+"/watch/")

@@ -405,6 +405,8 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if err != nil {
 		return playerView{}, err
 	}
+	base := s.requestBase(r)
+	t = s.rebased(t, base)
 	tv := s.view(t)
 	if t.Files == nil {
 		return playerView{torrentView: tv}, nil
@@ -421,9 +423,9 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		cur, focus = tv.Main, picked
 	}
 	tv.Main = cur
-	pub := s.cfg.PublicURL
+	pub := base.String()
 	ih := t.InfoHash.String()
-	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: s.base.Scheme == "https"}
+	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: base.Scheme == "https"}
 	fileQuery := ""
 	if q.Has("file") {
 		fileQuery = "?file=" + queryPath(tv.Files[picked].Path)
@@ -432,13 +434,13 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	pv.EmbedURL = pub + "/embed/" + ih + fileQuery
 	pv.OEmbedURL = pub + "/oembed?format=json&url=" + url.QueryEscape(pv.WatchURL)
 	pv.OEmbedXMLURL = pub + "/oembed?format=xml&url=" + url.QueryEscape(pv.WatchURL)
-	pv.StreamURL = s.base.Scheme + "://" + s.base.Host + pv.Current.URL
+	pv.StreamURL = base.Scheme + "://" + base.Host + pv.Current.URL
 	if pv.Current.Kind == kindVideo {
 		pv.VideoType = essence(pv.Current.Type)
 	}
 	if tv.Poster >= 0 {
 		pv.PosterURL = tv.Files[tv.Poster].URL
-		pv.ImageURL = s.base.Scheme + "://" + s.base.Host + pv.PosterURL
+		pv.ImageURL = base.Scheme + "://" + base.Host + pv.PosterURL
 	}
 	pv.EmbedCode = embedCode(pv.EmbedURL, tv.Title, embedWidth, embedHeight)
 	pv.Desc = humanBytes(t.Length)
@@ -475,7 +477,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		InfoHash:   ih,
 		Title:      tv.Title,
 		Base:       s.basePath(),
-		PublicHost: s.base.Host,
+		PublicHost: base.Host,
 		TorrentURL: s.basePath() + "/torrents/" + ih + ".torrent",
 		WatchURL:   pv.WatchURL,
 		Files:      tv.Files,
@@ -574,9 +576,10 @@ type libraryView struct {
 }
 
 func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
-	lv := libraryView{Title: "Library", Host: s.base.Host}
+	base := s.requestBase(r)
+	lv := libraryView{Title: "Library", Host: base.Host}
 	for _, t := range s.cfg.Library.Torrents() {
-		tv := s.view(t)
+		tv := s.view(s.rebased(t, base))
 		c := cardView{torrentView: tv, WatchURL: s.basePath() + "/watch/" + t.InfoHash.String()}
 		if len(tv.Files) > 0 {
 			if tv.Poster >= 0 {

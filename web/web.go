@@ -86,9 +86,16 @@ type Config struct {
 	// alone until that many viewers, the new one included, watch the
 	// same torrent. Zero means peer-to-peer from the first viewer.
 	P2PMinViewers int
-	// ICEServers are the STUN and TURN servers the pages give their
-	// peer connections; TURN credentials are thereby public to viewers.
-	ICEServers []ICEServer
+	// PublicURLFor, if set, returns the base URL that request r reached
+	// the node at, when it may differ from PublicURL (behind a reverse
+	// proxy that says so), or "" for PublicURL. The absolute URLs,
+	// links and magnets of the answer to r name the node by it.
+	PublicURLFor func(r *http.Request) string
+	// ICEServers, if set, returns the STUN and TURN servers a page gives
+	// its peer connections; it is called for every page, so that each
+	// gets TURN credentials of its own. Whatever it returns is public to
+	// viewers: never a static TURN password or a secret.
+	ICEServers func() []ICEServer
 }
 
 // ICEServer is a STUN or TURN server as RTCPeerConnection takes it.
@@ -98,12 +105,16 @@ type ICEServer struct {
 	Credential string   `json:"credential,omitempty"`
 }
 
-// iceServers returns the configured servers, an empty list for none.
+// iceServers returns the servers for one page, an empty list for none.
 func (s *Server) iceServers() []ICEServer {
-	if s.cfg.ICEServers == nil {
+	var out []ICEServer
+	if s.cfg.ICEServers != nil {
+		out = s.cfg.ICEServers()
+	}
+	if out == nil {
 		return []ICEServer{}
 	}
-	return s.cfg.ICEServers
+	return out
 }
 
 // Server serves the pages.

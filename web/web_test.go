@@ -747,7 +747,7 @@ func TestPageICEServers(t *testing.T) {
 		{"turn", []ICEServer{turn}, `"iceServers":[{"urls":["turn:turn.example.org:3478?transport=udp"],"username":"u","credential":"p"}]`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := newServer(Config{Library: testLibrary(t), PublicURL: "http://node.test/", Logger: slog.New(slog.DiscardHandler), ICEServers: tt.cfg}, testDist())
+			s, err := newServer(Config{Library: testLibrary(t), PublicURL: "http://node.test/", Logger: slog.New(slog.DiscardHandler), ICEServers: func() []ICEServer { return tt.cfg }}, testDist())
 			if err != nil {
 				t.Fatal(err)
 			}

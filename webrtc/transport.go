@@ -38,8 +38,20 @@ type Config struct {
 	// candidates, for a node behind 1:1 NAT.
 	NATIPs []string
 	// ICEServers are STUN and TURN servers in the forms ParseICEServer
-	// reads.
+	// reads. Pages get the STUN ones; a TURN server with a password is
+	// this node's alone, and one without joins TURNServers.
 	ICEServers []string
+	// TURNServers are turn: and turns: URLs without credentials, of TURN
+	// servers that share TURNSecret with this node.
+	TURNServers []string
+	// TURNSecret, if set, is the secret this node shares with the TURN
+	// servers of TURNServers (coturn's static-auth-secret): from it the
+	// node mints credentials that expire after TURNTTL, for each page and
+	// for its own peer connections. The secret itself goes nowhere.
+	TURNSecret string
+	// TURNTTL is how long minted TURN credentials last; zero means
+	// DefaultTURNTTL.
+	TURNTTL time.Duration
 	// Interfaces, if set, are the only network interfaces ICE uses.
 	Interfaces []string
 	// Loopback lets ICE use loopback addresses (tests between two nodes on
@@ -54,8 +66,10 @@ type Config struct {
 type Transport struct {
 	cfg     Config
 	log     *slog.Logger
-	ice     []ICEServer
-	pionICE []pion.ICEServer // the same, in pion's form, for every PeerConnection
+	stun    []ICEServer      // STUN servers, for pages and the node
+	static  []ICEServer      // TURN servers with a password: the node's alone
+	turn    *turnMinter      // nil without TURN servers that share a secret
+	pionICE []pion.ICEServer // stun and static in pion's form, for every PeerConnection
 
 	up      chan struct{} // closed once Run has opened the port
 	stopped chan struct{} // closed once Run has returned
@@ -93,13 +107,43 @@ func New(cfg Config) (*Transport, error) {
 			return nil, fmt.Errorf("webrtc: NAT IP %q: %w", ip, err)
 		}
 	}
-	var servers []ICEServer
+	var stun, static []ICEServer
+	var minted []string
 	for _, raw := range cfg.ICEServers {
 		srv, err := ParseICEServer(raw)
 		if err != nil {
 			return nil, err
 		}
-		servers = append(servers, srv)
+		switch {
+		case !isTURN(srv):
+			stun = append(stun, srv)
+		case srv.Username == "" && srv.Credential == "":
+			minted = append(minted, srv.URLs...)
+		default:
+			static = append(static, srv)
+		}
+	}
+	for _, raw := range cfg.TURNServers {
+		u, err := parseTURNServer(raw)
+		if err != nil {
+			return nil, err
+		}
+		minted = append(minted, u)
+	}
+	var turn *turnMinter
+	switch {
+	case len(minted) > 0 && cfg.TURNSecret == "":
+		return nil, fmt.Errorf("webrtc: %s: %w", strings.Join(minted, ", "), ErrTURNNoSecret)
+	case len(minted) == 0 && cfg.TURNSecret != "":
+		return nil, fmt.Errorf("webrtc: %w", ErrTURNNoServer)
+	case len(minted) > 0:
+		if cfg.TURNTTL < 0 {
+			return nil, fmt.Errorf("webrtc: Config.TURNTTL %v is negative", cfg.TURNTTL)
+		}
+		if cfg.TURNTTL == 0 {
+			cfg.TURNTTL = DefaultTURNTTL
+		}
+		turn = &turnMinter{secret: cfg.TURNSecret, ttl: cfg.TURNTTL, urls: minted, now: time.Now}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -110,8 +154,10 @@ func New(cfg Config) (*Transport, error) {
 	return &Transport{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "webrtc"),
-		ice:     servers,
-		pionICE: pionICEServers(servers),
+		stun:    stun,
+		static:  static,
+		turn:    turn,
+		pionICE: pionICEServers(slices.Concat(stun, static)),
 		up:      make(chan struct{}),
 		stopped: make(chan struct{}),
 		pcs:     make(map[*pion.PeerConnection]*time.Timer),
@@ -133,7 +179,7 @@ var ErrICEServer = errors.New("want stun:HOST:PORT or turn://USER:PASSWORD@HOST:
 // turn(s)://user:password@host:port?transport=udp|tcp for TURN with its
 // credentials (turn:host:port for one without).
 func ParseICEServer(s string) (ICEServer, error) {
-	bad := fmt.Errorf("webrtc: ICE server %q: %w", s, ErrICEServer)
+	bad := fmt.Errorf("webrtc: ICE server %q: %w", RedactICEServer(s), ErrICEServer)
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {
 		return ICEServer{}, bad
@@ -163,9 +209,54 @@ func ParseICEServer(s string) (ICEServer, error) {
 	return srv, nil
 }
 
-// ICEServers returns the STUN and TURN servers of the transport, for
-// pages whose peer connections should use the same.
-func (t *Transport) ICEServers() []ICEServer { return slices.Clone(t.ice) }
+// RedactICEServer returns s, an ICE server as ParseICEServer reads it,
+// with any password in it replaced, for errors and logs.
+func RedactICEServer(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return s
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// ICEServers returns what a page may know of the transport's STUN and
+// TURN servers, for its own peer connections: the STUN servers, and the
+// TURN servers that share the TURN secret with credentials minted for
+// this call. TURN servers with a static password are the node's alone and
+// never in it, nor is the secret. Each page should make its own call.
+func (t *Transport) ICEServers() []ICEServer {
+	out := slices.Clone(t.stun)
+	if t.turn != nil {
+		out = append(out, t.turn.mint(pageLabel()))
+	}
+	return out
+}
+
+// pionConfig returns the configuration of a new PeerConnection: every
+// server, with TURN credentials minted now.
+func (t *Transport) pionConfig() pion.Configuration {
+	servers := t.pionICE
+	if t.turn != nil {
+		servers = append(slices.Clone(servers), pionICEServers([]ICEServer{t.turn.mint(nodeLabel)})...)
+	}
+	return pion.Configuration{ICEServers: servers}
+}
+
+// logICEServers says at start which servers the node uses and what pages
+// learn of them; no password or secret goes in the log.
+func (t *Transport) logICEServers() {
+	for _, s := range t.static {
+		t.log.Info("TURN server with a static password: used by this node alone, never given to pages; for pages to relay, share a secret with the TURN server (--turn-secret or SEEDCAST_TURN_SECRET)", "urls", s.URLs)
+	}
+	if t.turn != nil {
+		t.log.Info("TURN credentials minted per page and per peer connection from the TURN secret", "urls", t.turn.urls, "ttl", t.turn.ttl)
+	}
+}
 
 // pionICEServers returns servers in pion's form.
 func pionICEServers(servers []ICEServer) []pion.ICEServer {
@@ -304,6 +395,7 @@ func (t *Transport) start() error {
 		addrs = append(addrs, a.String())
 	}
 	t.log.Info("webrtc listening", "udp", addrs)
+	t.logICEServers()
 	return nil
 }
 
@@ -353,7 +445,7 @@ func (t *Transport) newPeerConnection(ctx context.Context, connectTimeout time.D
 	if t.closed {
 		return nil, ErrStopped
 	}
-	pc, err := t.api.NewPeerConnection(pion.Configuration{ICEServers: t.pionICE})
+	pc, err := t.api.NewPeerConnection(t.pionConfig())
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}

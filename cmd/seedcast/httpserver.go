@@ -11,14 +11,18 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/acme/autocert"
 )
 
 // httpFlags are the flags of the HTTP listener, shared by serve and tracker.
 type httpFlags struct {
 	Addr      string `default:"127.0.0.1:8080" env:"SEEDCAST_ADDR" help:"HTTP listen address (tracker, player, API)."`
 	PublicURL string `name:"public-url" env:"SEEDCAST_PUBLIC_URL" placeholder:"URL" help:"Base URL viewers and peers reach this node at, e.g. https://films.example.org (default: from --addr)."`
-	TLSCert   string `name:"tls-cert" env:"SEEDCAST_TLS_CERT" type:"existingfile" help:"TLS certificate (PEM) to serve HTTPS and WSS."`
+	TLSCert   string `name:"tls-cert" env:"SEEDCAST_TLS_CERT" type:"existingfile" help:"TLS certificate (PEM) to serve HTTPS and WSS, read again whenever it or --tls-key changes."`
 	TLSKey    string `name:"tls-key" env:"SEEDCAST_TLS_KEY" type:"existingfile" help:"TLS private key (PEM) for --tls-cert."`
+
+	TrustedProxy []string `name:"trusted-proxy" env:"SEEDCAST_TRUSTED_PROXY" placeholder:"CIDR" help:"Reverse proxy to believe, e.g. 127.0.0.1/32 (repeatable): its X-Forwarded-For gives the client's address; without --public-url its X-Forwarded-Proto and Host name the node. Other clients' X-Forwarded-* headers are dropped."`
 }
 
 // publicURL returns the node's base URL without a trailing slash.
@@ -42,7 +46,8 @@ func (f *httpFlags) validate() error {
 	if (f.TLSCert == "") != (f.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together; set both or neither")
 	}
-	return nil
+	_, err := parseProxies(f.TrustedProxy)
+	return err
 }
 
 // announceURLs returns the node's own tracker as WebSocket and HTTP URLs.
@@ -52,7 +57,8 @@ func announceURLs(base *url.URL) []string {
 	return []string{ws.String() + "/announce", base.String() + "/announce"}
 }
 
-// httpServer serves the node's one HTTP listener.
+// httpServer serves the node's one HTTP listener, and the plain HTTP one
+// that redirects to it.
 type httpServer struct {
 	flags   httpFlags
 	handler http.Handler
@@ -60,6 +66,15 @@ type httpServer struct {
 	// listening, if set, is called with the listener's address once it is
 	// open.
 	listening func(addr net.Addr)
+	// acme, if set, gets the listener's certificates for acmeDomains
+	// from an ACME CA; else --tls-cert and --tls-key, if given, serve
+	// HTTPS.
+	acme        *autocert.Manager
+	acmeDomains []string
+	// redirectAddr, if set, is the address of a plain HTTP listener that
+	// redirects to base and answers ACME HTTP-01 challenges.
+	redirectAddr string
+	base         *url.URL
 }
 
 // shutdownWait bounds a graceful shutdown; then open conns are cut.
@@ -69,50 +84,90 @@ const shutdownWait = 5 * time.Second
 // shutdownWait. Hijacked conns (the tracker's WebSockets) are the
 // tracker's to close. It returns nil after a clean stop.
 func (h *httpServer) Run(ctx context.Context) error {
-	ln, err := listen(h.flags.Addr)
+	tlsCfg, err := h.tlsConfig()
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h.handler,
+	proxies, err := parseProxies(h.flags.TrustedProxy)
+	if err != nil {
+		return err
+	}
+	ln, err := listen(h.flags.Addr, "--addr or SEEDCAST_ADDR")
+	if err != nil {
+		return err
+	}
+	var redirect net.Listener
+	if h.redirectAddr != "" {
+		if redirect, err = listen(h.redirectAddr, "--http-redirect-addr or SEEDCAST_HTTP_REDIRECT_ADDR"); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	srv := h.server(proxies.handler(h.handler))
+	srv.TLSConfig = tlsCfg
+	if h.listening != nil {
+		h.listening(ln.Addr())
+	}
+	errc := make(chan error, 2)
+	servers := []*http.Server{srv}
+	go func() {
+		if tlsCfg != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	if redirect != nil {
+		rsrv := h.server(redirectHandler(h.base, h.acmeDomains, h.acme))
+		servers = append(servers, rsrv)
+		go func() { errc <- rsrv.Serve(redirect) }()
+		h.log.Info("http redirect listening", "addr", redirect.Addr().String(), "to", h.base.String())
+	}
+	if h.acme != nil {
+		// Not waited for: see obtainCerts.
+		go obtainCerts(ctx, h.acme, h.acmeDomains, h.log)
+	}
+	var runErr error
+	pending := len(servers) // each Serve sends to errc once
+	select {
+	case err := <-errc:
+		pending--
+		runErr = fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			s.Close()
+		}
+	}
+	for ; pending > 0; pending-- {
+		<-errc // http.ErrServerClosed, once Serve has returned
+	}
+	return runErr
+}
+
+// server returns an HTTP server of h for handler.
+func (h *httpServer) server(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		// A keep-alive conn nobody uses is given back: 300 idle ones held
 		// every descriptor of a node under a limit of 256.
 		IdleTimeout: 30 * time.Second,
 		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
-	if h.listening != nil {
-		h.listening(ln.Addr())
-	}
-	errc := make(chan error, 1)
-	go func() {
-		if h.flags.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, h.flags.TLSCert, h.flags.TLSKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-	}
-	<-errc // http.ErrServerClosed, once Serve has returned
-	return nil
 }
 
-// listen opens the HTTP listener with an error that says what to do.
-func listen(addr string) (net.Listener, error) {
+// listen opens an HTTP listener with an error that says what to do,
+// naming flag, the flag and env twin that set addr.
+func listen(addr, flag string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		var se *os.SyscallError
 		if errors.As(err, &se) && strings.Contains(se.Error(), "address already in use") {
-			return nil, fmt.Errorf("HTTP address %s in use; set --addr or SEEDCAST_ADDR", addr)
+			return nil, fmt.Errorf("HTTP address %s in use; set %s", addr, flag)
 		}
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"golang.org/x/crypto/acme/autocert"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seedcast/seedcast/infohash"
@@ -24,6 +25,8 @@ import (
 type serveCmd struct {
 	httpFlags
 	trackerFlags
+	acmeFlags
+	turnFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
@@ -41,7 +44,7 @@ type serveCmd struct {
 	UploadRate       string   `name:"upload-rate" env:"SEEDCAST_UPLOAD_RATE" placeholder:"RATE" help:"Cap on the node's upload over every transport, as an uplink is, e.g. 4Mbit/s or 500KB/s (default: no cap)."`
 
 	WebRTCPort  int      `name:"webrtc-port" default:"3478" env:"SEEDCAST_WEBRTC_PORT" help:"The one UDP port of every WebRTC peer connection (browsers)."`
-	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable)."`
+	ICEServer   []string `name:"ice-server" env:"SEEDCAST_ICE_SERVER" placeholder:"URL" help:"STUN or TURN server for WebRTC, stun:HOST:PORT or turn://USER:PASSWORD@HOST:PORT (repeatable). Pages get the STUN servers; a TURN password is this node's alone (see --turn-secret)."`
 	WebRTCIface []string `name:"webrtc-interface" env:"SEEDCAST_WEBRTC_INTERFACE" placeholder:"NAME" help:"Network interface WebRTC may use (repeatable; default: all but loopback; naming lo allows loopback)."`
 
 	AdminToken string   `name:"admin-token" env:"SEEDCAST_ADMIN_TOKEN" placeholder:"TOKEN" help:"Bearer token of the admin API (POST and DELETE /api/torrents); prefer the environment variable, which ps does not show (default: one made into --data at first start and printed once)."`
@@ -59,6 +62,10 @@ type nodeConfig struct {
 	web         web.Config // all but the parts made from the others
 	paths       []string   // what to serve; empty means the demo pilot
 	admin       adminConfig
+	// publicURLFor, if set, names the node by the URL a request reached
+	// it at, through a trusted proxy.
+	publicURLFor func(*http.Request) string
+	acme         *autocert.Manager
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -70,7 +77,14 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	if err := c.trackerFlags.check(); err != nil {
 		return nodeConfig{}, err
 	}
-	base, err := c.publicURL()
+	if err := c.acmeFlags.check(c.httpFlags); err != nil {
+		return nodeConfig{}, err
+	}
+	base, err := c.acmeFlags.baseURL(c.httpFlags)
+	if err != nil {
+		return nodeConfig{}, err
+	}
+	acme, err := c.manager(c.Data)
 	if err != nil {
 		return nodeConfig{}, err
 	}
@@ -84,7 +98,7 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	}
 	for _, s := range c.ICEServer {
 		if _, err := webrtc.ParseICEServer(s); err != nil {
-			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", s, webrtc.ErrICEServer)
+			return nodeConfig{}, fmt.Errorf("--ice-server %q: %w", webrtc.RedactICEServer(s), webrtc.ErrICEServer)
 		}
 	}
 	if c.P2PMinViewers < 0 {
@@ -102,8 +116,9 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 	if c.NoWebseed {
 		webSeedBase = ""
 	}
-	return nodeConfig{
+	cfg := nodeConfig{
 		base: base,
+		acme: acme,
 		swarm: swarm.Config{
 			Logger:           log,
 			DataDir:          c.Data,
@@ -134,7 +149,12 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		web:         web.Config{Logger: log, PublicURL: base.String(), P2PMinViewers: c.P2PMinViewers},
 		paths:       c.Paths,
 		admin:       ac,
-	}, nil
+	}
+	if c.PublicURL == "" && len(c.ACMEDomain) == 0 && len(c.TrustedProxy) > 0 {
+		cfg.publicURLFor = publicURLFor(base)
+		cfg.web.PublicURLFor = cfg.publicURLFor
+	}
+	return cfg, c.turnFlags.webrtcConfig(&cfg.webrtc)
 }
 
 func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -149,9 +169,10 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	warnPlainHTTP(log, cfg.base)
 	hs := &httpServer{flags: c.httpFlags, handler: n.mux, log: log, listening: func(a net.Addr) {
 		log.Info("http listening", "addr", a.String(), "public_url", cfg.base.String())
-	}}
+	}, acme: cfg.acme, acmeDomains: c.ACMEDomain, redirectAddr: c.HTTPRedirectAddr, base: cfg.base}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.sw.Run(gctx) })
 	g.Go(func() error { return n.rtc.Run(gctx) })
@@ -198,15 +219,11 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	base := cfg.base.String()
-	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log}); err != nil {
+	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log, PublicURLFor: cfg.publicURLFor}); err != nil {
 		return nil, err
 	}
-	var ice []web.ICEServer
-	for _, s := range n.rtc.ICEServers() {
-		ice = append(ice, web.ICEServer(s))
-	}
 	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
-	cfg.web.ICEServers = ice
+	cfg.web.ICEServers = n.pageICEServers
 	pages, err := web.New(cfg.web)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,17 @@ type ServeOptions struct {
 	// DataDir is serve's --data directory; empty means a fresh one. A
 	// restart names the one of the serve before it.
 	DataDir string
+	// Addr is serve's --addr; the zero value means the host's address,
+	// port ServeHTTPPort.
+	Addr netip.AddrPort
+	// URL and Client, if set, are how the test reaches serve in place of
+	// http://Addr and a plain client from the host: for a serve of HTTPS
+	// under a name, say.
+	URL    string
+	Client *http.Client
+	// Env are more environment variables, KEY=value, such as serve's
+	// SEEDCAST_* twins of flags.
+	Env []string
 }
 
 // Serve is a seedcast serve running in a host of a test network, started
@@ -44,7 +55,8 @@ type Serve struct {
 	Proc *Process
 	// Host is the test network host it runs in.
 	Host string
-	// URL is its base URL in the test network: http://10.231.0.<i>:8080.
+	// URL is its base URL in the test network: http://10.231.0.<i>:8080
+	// unless ServeOptions said otherwise.
 	URL string
 	// DataDir is its --data directory, fresh for it.
 	DataDir string
@@ -54,14 +66,17 @@ type Serve struct {
 
 // StartServe starts seedcast serve in host's namespace, listening for HTTP
 // on the host's address, port ServeHTTPPort, with o's data directory or a
-// fresh one,
-// the environment of this process without SEEDCAST_* variables (CleanEnv),
-// and o's log level and arguments. ctx kills it as in exec.CommandContext;
+// fresh one, the environment of this process without SEEDCAST_* variables
+// (CleanEnv) and with o.Env, and o's log level and arguments. ctx kills it
+// as in exec.CommandContext;
 // pass a context without cancel to have only Stop, and so SIGINT, end it.
 // It does not wait for serve to be ready: see WaitReady.
 func (n *Net) StartServe(ctx context.Context, tb testing.TB, host string, o ServeOptions) *Serve {
 	tb.Helper()
 	addr := netip.AddrPortFrom(n.Addr(host), ServeHTTPPort)
+	if o.Addr.IsValid() {
+		addr = o.Addr
+	}
 	s := &Serve{
 		Host:    host,
 		URL:     "http://" + addr.String(),
@@ -71,13 +86,19 @@ func (n *Net) StartServe(ctx context.Context, tb testing.TB, host string, o Serv
 	if s.DataDir == "" {
 		s.DataDir = filepath.Join(tb.TempDir(), "data")
 	}
+	if o.URL != "" {
+		s.URL = o.URL
+	}
+	if o.Client != nil {
+		s.client = o.Client
+	}
 	args := append([]string{"serve",
 		"--addr", addr.String(),
 		"--data", s.DataDir,
 		"--log-level", o.LogLevel,
 	}, o.Args...)
 	cmd := n.Command(ctx, host, o.Bin, args...)
-	cmd.Env = CleanEnv()
+	cmd.Env = append(CleanEnv(), o.Env...)
 	s.Proc = Start(tb, "seedcast serve in "+host, cmd)
 	return s
 }

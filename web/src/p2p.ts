@@ -87,7 +87,10 @@ function sameNode (hosts: string[], protocols: string[]) {
  * page loaded with a hard reload is never controlled, and fails here.
  */
 async function serviceWorker (base: string): Promise<ServiceWorkerRegistration> {
-  if (!('serviceWorker' in navigator)) throw new Error('this browser offers no service worker here (not a secure context?)')
+  // Browsers give service workers only to secure contexts: pages over
+  // HTTPS, or from localhost.
+  if (!window.isSecureContext) throw new Error('this page came over plain HTTP, and browsers share video between viewers only on HTTPS pages')
+  if (!('serviceWorker' in navigator)) throw new Error('this browser gives the page no service worker (a private window, or turned off in its settings)')
   const reg = await navigator.serviceWorker.register(`${base}/sw.min.js`, { scope: `${base}/` })
   await navigator.serviceWorker.ready
   if (!navigator.serviceWorker.controller) {
