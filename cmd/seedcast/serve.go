@@ -27,6 +27,7 @@ type serveCmd struct {
 	trackerFlags
 	acmeFlags
 	turnFlags
+	debugFlags
 	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
@@ -178,6 +179,7 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	g.Go(func() error { return n.rtc.Run(gctx) })
 	g.Go(func() error { return n.tr.Run(gctx) })
 	g.Go(func() error { return hs.Run(gctx) })
+	g.Go(func() error { return c.runPprof(gctx, log) })
 	g.Go(func() error { return n.addAndAnnounce(gctx, g, cfg) })
 	if err := g.Wait(); err != nil {
 		return err
