@@ -312,3 +312,25 @@ func TestClientThatNeverReads(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRangeOK checks that no Range header crashes the check, and that a
+// header it passes has at most maxRanges ranges and no zero-byte suffix.
+func FuzzRangeOK(f *testing.F) {
+	for _, s := range []string{"bytes=0-0", "bytes=-0", "bytes=0-1,2-3", "bytes=" + strings.Repeat("0-0,", 20), "items=1-2", "bytes= -0 ,1-", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		r := httptest.NewRequest("GET", "/stream/x", nil)
+		r.Header.Set("Range", h)
+		w := httptest.NewRecorder()
+		ok := rangeOK(w, r, 1000)
+		if ok == (w.Code == http.StatusRequestedRangeNotSatisfiable) {
+			t.Fatalf("Range %q: ok %v with status %d", h, ok, w.Code)
+		}
+		if spec, isBytes := strings.CutPrefix(r.Header.Get("Range"), "bytes="); ok && isBytes {
+			if strings.Count(spec, ",") >= maxRanges || len(r.Header.Get("Range")) > maxRangeHeader {
+				t.Fatalf("Range %q passed with over %d ranges or %d bytes", h, maxRanges, maxRangeHeader)
+			}
+		}
+	})
+}
