@@ -74,6 +74,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(refSeedEnv) != "" {
 		os.Exit(refSeedMain())
 	}
+	if os.Getenv(loadgenEnv) != "" {
+		os.Exit(loadgenMain())
+	}
 	flag.Parse()
 	os.Exit(m.Run())
 }
