@@ -1,6 +1,6 @@
 # seedcast: `make demo` runs the node on its built-in pilot; `make test` runs
 # every test (unit, protocol, fuzz, end-to-end with Chromium and native
-# clients); `make bench` prints the benchmark table.
+# clients); `make bench` prints the benchmark tables.
 
 GO        ?= go
 BIN       := bin/seedcast
@@ -10,6 +10,8 @@ BIN       := bin/seedcast
 FUZZTIME  ?= 500000x
 # End-to-end tests live behind this tag; `make test` always sets it.
 TAGS      := e2e
+# The tables `make bench` prints; BENCH=Tracker prints one.
+BENCH     ?= Transports|Playback|Offload|Tracker
 
 .PHONY: all build bin web demo test vet lint unit fuzz bench clean
 
@@ -69,11 +71,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeOK$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckMagnet$$' -fuzztime $(FUZZTIME) ./admin/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTorrent$$' -fuzztime $(FUZZTIME) ./admin/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanMessage$$' -fuzztime $(FUZZTIME) ./bench/
 
 test: lint build unit fuzz
 
 bench: build
-	$(GO) test -run '^$$' -bench '^Benchmark(Transports|Playback|Offload)$$' -benchtime 1x -timeout 30m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)
+	$(GO) test -run '^$$' -bench '^Benchmark($(BENCH))$$' -benchtime 1x -timeout 40m ./bench -args -seedcast $(CURDIR)/$(BIN) $(BENCHFLAGS)
 
 clean:
 	rm -rf bin web/node_modules

@@ -74,6 +74,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(refSeedEnv) != "" {
 		os.Exit(refSeedMain())
 	}
+	if os.Getenv(loadgenEnv) != "" {
+		os.Exit(loadgenMain())
+	}
 	flag.Parse()
 	os.Exit(m.Run())
 }
@@ -128,6 +131,27 @@ func BenchmarkTransports(b *testing.B) {
 // viewer<viewers>, and the pages' server; b's cleanups take them down. The
 // context it returns ends on Ctrl-C or SIGTERM.
 func newEnv(b *testing.B, viewers int) (context.Context, *env) {
+	if _, err := exec.LookPath(*flagChromium); err != nil {
+		b.Fatalf("no Chromium: %v; install it (apt-get install chromium) or pass -chromium PATH", err)
+	}
+	ctx, e := prepareEnv(b)
+	if _, err := os.Stat(filepath.Join(e.modules, "webtorrent/dist/webtorrent.min.js")); err != nil {
+		b.Fatalf("no WebTorrent in %s: run make web (npm ci): %v", e.modules, err)
+	}
+	hosts := []string{"seed"}
+	for i := range viewers {
+		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
+	}
+	e.net = testnet.New(b, hosts...)
+	e.origin, e.pages = servePages(b, e, e.modules)
+	return ctx, e
+}
+
+// prepareEnv checks what every benchmark needs, builds seedcast unless
+// -seedcast names it, and gathers the facts of the machine; the caller
+// starts the test network. The context it returns ends on Ctrl-C or
+// SIGTERM.
+func prepareEnv(b *testing.B) (context.Context, *env) {
 	if bt := flag.Lookup("test.benchtime"); bt == nil || bt.Value.String() != "1x" {
 		b.Fatal("run with -benchtime 1x: each figure is -runs runs of its own (make bench does this)")
 	}
@@ -148,18 +172,14 @@ func newEnv(b *testing.B, viewers int) (context.Context, *env) {
 			b.Fatalf("-logs: %v", err)
 		}
 	}
-	if e.chromium, err = exec.LookPath(*flagChromium); err != nil {
-		b.Fatalf("no Chromium: %v; install it (apt-get install chromium) or pass -chromium PATH", err)
-	}
+	// A missing Chromium shows in the facts; the benchmarks that need one
+	// check for it.
+	e.chromium, _ = exec.LookPath(*flagChromium)
 	if _, err := exec.LookPath("ip"); err != nil {
 		b.Fatalf("no ip command: %v; install iproute2", err)
 	}
-	modules, err := filepath.Abs("../web/node_modules")
-	if err != nil {
+	if e.modules, err = filepath.Abs("../web/node_modules"); err != nil {
 		b.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(modules, "webtorrent/dist/webtorrent.min.js")); err != nil {
-		b.Fatalf("no WebTorrent in %s: run make web (npm ci): %v", modules, err)
 	}
 	if e.self, err = os.Executable(); err != nil {
 		b.Fatal(err)
@@ -170,16 +190,8 @@ func newEnv(b *testing.B, viewers int) (context.Context, *env) {
 	} else if e.seedcast, err = filepath.Abs(e.seedcast); err != nil {
 		b.Fatal(err)
 	}
-	e.facts = machineFacts(ctx, e.chromium, modules)
+	e.facts = machineFacts(ctx, e.chromium, e.modules)
 	log.Info("machine", "facts", e.facts.String())
-
-	hosts := []string{"seed"}
-	for i := range viewers {
-		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
-	}
-	e.net = testnet.New(b, hosts...)
-	e.modules = modules
-	e.origin, e.pages = servePages(b, e, modules)
 	return ctx, e
 }
 

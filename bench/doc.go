@@ -3,11 +3,14 @@
 // printing its own table: Transports, how fast bytes reach WebTorrent in
 // headless Chromium from seedcast over WebRTC, next to the ceiling of a raw
 // pion data channel, a browser peer and an HTTP web seed; Playback, how
-// soon a viewer sees the first frame and a seek plays; and Offload, how
-// much of a film the node sends while several viewers watch it together.
+// soon a viewer sees the first frame and a seek plays; Offload, how much
+// of a film the node sends while several viewers watch it together; and
+// Tracker, how many announces seedcast's WebSocket tracker answers in time
+// and what an idle socket costs it, next to npm bittorrent-tracker, under
+// a load generator of simulated WebTorrent peers.
 // BENCHMARKS.md explains the figures. The code is in the package's test
 // files; make bench runs it, as root since it creates network namespaces,
 // with
 //
-//	go test -run '^$' -bench '^Benchmark(Transports|Playback|Offload)$' -benchtime 1x ./bench
+//	go test -run '^$' -bench '^Benchmark(Transports|Playback|Offload|Tracker)$' -benchtime 1x ./bench
 package bench

@@ -637,32 +637,43 @@ func within(got, want int64, frac float64) bool {
 // in clock ticks.
 type cpuStat struct{ total, idle int64 }
 
-// readCPUStat reads the first line of /proc/stat.
-func readCPUStat() (cpuStat, error) {
+// readCPUStat reads the CPU time of cpus from /proc/stat, of every CPU
+// for none.
+func readCPUStat(cpus ...int) (cpuStat, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return cpuStat{}, err
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 6 || f[0] != "cpu" {
-		return cpuStat{}, fmt.Errorf("/proc/stat: %q", line)
+	want := map[string]bool{"cpu": len(cpus) == 0}
+	for _, c := range cpus {
+		want["cpu"+strconv.Itoa(c)] = true
 	}
 	var s cpuStat
-	for i, x := range f[1:] {
-		v, err := strconv.ParseInt(x, 10, 64)
-		if err != nil {
-			return cpuStat{}, fmt.Errorf("/proc/stat: %q", line)
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) < 6 || !want[f[0]] {
+			continue
 		}
-		// user nice system idle iowait irq softirq steal guest
-		// guest_nice; guest time is in user's already.
-		switch {
-		case i == 3 || i == 4:
-			s.idle += v
-			s.total += v
-		case i < 8:
-			s.total += v
+		found++
+		for i, x := range f[1:] {
+			v, err := strconv.ParseInt(x, 10, 64)
+			if err != nil {
+				return cpuStat{}, fmt.Errorf("/proc/stat: %q", line)
+			}
+			// user nice system idle iowait irq softirq steal guest
+			// guest_nice; guest time is in user's already.
+			switch {
+			case i == 3 || i == 4:
+				s.idle += v
+				s.total += v
+			case i < 8:
+				s.total += v
+			}
 		}
+	}
+	if found != max(len(cpus), 1) {
+		return cpuStat{}, fmt.Errorf("/proc/stat: %d of the lines of CPUs %v", found, cpus)
 	}
 	return s, nil
 }
