@@ -77,11 +77,7 @@ func (lc *LocalConn) SendOffer(ih infohash.Hash, from, to, offerID ID, sdp []byt
 	if dst == nil {
 		return false
 	}
-	b, err := marshalOffer(ih, from, offerID, sdp)
-	if err != nil {
-		return false
-	}
-	if dst.enqueue(b) {
+	if dst.enqueue(relayMessage("offer", sdp, offerID, from, ID(ih))) {
 		lc.s.srv.stats.OffersRelay.Add(1)
 		return true
 	}

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -159,6 +160,39 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if r.Action == actionAnnounce && len(r.InfoHashes) != 1 {
 			t.Fatalf("announce with %d info hashes", len(r.InfoHashes))
+		}
+	})
+}
+
+// FuzzRelayMessage checks that the relays written by hand say what
+// json.Marshal of offerRelay and answerRelay says, for any ids and any
+// JSON object of an SDP.
+func FuzzRelayMessage(f *testing.F) {
+	f.Add([]byte(`{"type":"offer","sdp":"v=0\r\n"}`), []byte("offer id \x00\x01\"\\\xff\x7f\x80 x"), []byte("-WW0300-abcdefghijkl"))
+	f.Fuzz(func(t *testing.T, sdp, a, b []byte) {
+		if !json.Valid(sdp) || !isJSONObject(sdp) {
+			return
+		}
+		var offerID, from ID
+		copy(offerID[:], a)
+		copy(from[:], b)
+		ih := ID{9}
+		var got, want map[string]any
+		for _, kind := range []string{"offer", "answer"} {
+			var std []byte
+			if kind == "offer" {
+				std, _ = json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ih})
+			} else {
+				std, _ = json.Marshal(answerRelay{Action: actionAnnounce, Answer: sdp, OfferID: offerID, PeerID: from, InfoHash: ih})
+			}
+			mine := relayMessage(kind, sdp, offerID, from, ih)
+			if err := json.Unmarshal(mine, &got); err != nil {
+				t.Fatalf("%s relay %q: %v", kind, mine, err)
+			}
+			json.Unmarshal(std, &want)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s relay\n got %q\nwant %q", kind, mine, std)
+			}
 		}
 	})
 }

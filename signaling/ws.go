@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -541,12 +542,7 @@ func (srv *Server) announceWS(s *socket, req *request) {
 	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
 	for n, to := range recipients {
 		o := req.Offers[n]
-		b, err := marshalOffer(ih, req.PeerID, o.ID, o.SDP)
-		if err != nil {
-			srv.log.Error("marshal offer", "err", err)
-			return
-		}
-		if to.enqueue(b) {
+		if to.enqueue(relayMessage("offer", o.SDP, o.ID, req.PeerID, ID(ih))) {
 			srv.stats.OffersRelay.Add(1)
 		} else {
 			srv.stats.OffersDropped.Add(1)
@@ -577,12 +573,7 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 		s.reply(failure(ih, "unknown to_peer_id: the offering peer left the swarm"))
 		return
 	}
-	b, err := json.Marshal(answerRelay{Action: actionAnnounce, Answer: req.Answer, OfferID: req.OfferID, PeerID: req.PeerID, InfoHash: ID(ih)})
-	if err != nil {
-		srv.log.Error("marshal answer", "err", err)
-		return
-	}
-	if to.enqueue(b) {
+	if to.enqueue(relayMessage("answer", req.Answer, req.OfferID, req.PeerID, ID(ih))) {
 		srv.stats.AnswersRelay.Add(1)
 		srv.log.Debug("answer relayed", "infohash", ih, "peer_id", req.PeerID, "to_peer_id", req.ToPeerID, "offer_id", req.OfferID)
 	}
@@ -598,8 +589,44 @@ func (srv *Server) removeWS(s *socket, k swarmKey) {
 	})
 }
 
-func marshalOffer(ih infohash.Hash, from, offerID ID, sdp json.RawMessage) ([]byte, error) {
-	return json.Marshal(offerRelay{Action: actionAnnounce, Offer: sdp, OfferID: offerID, PeerID: from, InfoHash: ID(ih)})
+// relayMessage writes the announce that relays an offer or answer (kind)
+// as json.Marshal of offerRelay or answerRelay would, but by hand: the
+// SDP, up to a few KB that came in as valid JSON, is copied as it is,
+// where encoding/json would check and compact it again for every
+// recipient (the most of a relay's CPU).
+func relayMessage(kind string, sdp json.RawMessage, offerID, from, ih ID) []byte {
+	b := make([]byte, 0, len(sdp)+200)
+	b = append(b, `{"action":"announce","`...)
+	b = append(b, kind...)
+	b = append(b, `":`...)
+	b = append(b, sdp...)
+	b = append(b, `,"offer_id":`...)
+	b = appendIDJSON(b, offerID)
+	b = append(b, `,"peer_id":`...)
+	b = appendIDJSON(b, from)
+	b = append(b, `,"info_hash":`...)
+	b = appendIDJSON(b, ih)
+	return append(b, '}')
+}
+
+// appendIDJSON appends id as a JSON string of its binary string form,
+// one character per byte.
+func appendIDJSON(b []byte, id ID) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, c := range id {
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c < 0x80:
+			b = append(b, c)
+		default:
+			b = utf8.AppendRune(b, rune(c))
+		}
+	}
+	return append(b, '"')
 }
 
 func (srv *Server) wsIntervalSecs() int { return int(srv.cfg.WSInterval / time.Second) }
