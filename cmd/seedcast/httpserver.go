@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,6 +64,9 @@ type httpServer struct {
 	flags   httpFlags
 	handler http.Handler
 	log     *slog.Logger
+	// idle is how long a keep-alive conn may wait for its next request;
+	// zero means idleTimeout.
+	idle time.Duration
 	// listening, if set, is called with the listener's address once it is
 	// open.
 	listening func(addr net.Addr)
@@ -149,14 +153,17 @@ func (h *httpServer) Run(ctx context.Context) error {
 }
 
 // server returns an HTTP server of h for handler.
+// idleTimeout is how long a keep-alive conn may wait for its next
+// request: one nobody uses is given back, where 300 idle ones once held
+// every descriptor of a node under a limit of 256.
+const idleTimeout = 30 * time.Second
+
 func (h *httpServer) server(handler http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		// A keep-alive conn nobody uses is given back: 300 idle ones held
-		// every descriptor of a node under a limit of 256.
-		IdleTimeout: 30 * time.Second,
-		ErrorLog:    slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
+		IdleTimeout:       cmp.Or(h.idle, idleTimeout),
+		ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelDebug),
 	}
 }
 

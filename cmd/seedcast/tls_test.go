@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -11,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -341,4 +343,40 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestIdleConnClosed checks that a keep-alive conn left idle is closed by
+// the node after the idle timeout, as a client that opens hundreds and
+// walks away would otherwise hold the node's descriptors.
+func TestIdleConnClosed(t *testing.T) {
+	addrc := make(chan net.Addr, 1)
+	hs := &httpServer{
+		flags:     httpFlags{Addr: "127.0.0.1:0"},
+		handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }),
+		log:       slog.New(slog.DiscardHandler),
+		listening: func(a net.Addr) { addrc <- a },
+		idle:      200 * time.Millisecond,
+	}
+	testnet.Run(t, hs.Run)
+	c, err := net.Dial("tcp", (<-addrc).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: node\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	res, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	start := time.Now()
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("an idle keep-alive conn: %v after %v, want EOF (closed by the node)", err, time.Since(start))
+	}
+	if hs.server(nil).IdleTimeout != 200*time.Millisecond || (&httpServer{log: slog.Default()}).server(nil).IdleTimeout != idleTimeout {
+		t.Error("the idle timeout is not the one configured, or its default")
+	}
 }
