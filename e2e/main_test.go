@@ -15,8 +15,11 @@ import (
 	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
-// seedcastBin is the binary built once by TestMain from ../cmd/seedcast.
-var seedcastBin string
+// seedcastBin is the binary built once by TestMain from ../cmd/seedcast,
+// with the race detector; seedcastPlainBin is the same without it, for
+// tests of the node's speed and memory, which the detector changes
+// several times over.
+var seedcastBin, seedcastPlainBin string
 
 // repoRoot is the root of the seedcast checkout.
 var repoRoot string
@@ -38,12 +41,15 @@ func run(m *testing.M) int {
 		return 1
 	}
 	seedcastBin = filepath.Join(dir, "seedcast")
-	build := exec.Command("go", "build", "-race", "-o", seedcastBin, "./cmd/seedcast")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: building seedcast:", err)
-		return 1
+	seedcastPlainBin = filepath.Join(dir, "seedcast-plain")
+	for _, args := range [][]string{{"-race", "-o", seedcastBin}, {"-o", seedcastPlainBin}} {
+		build := exec.Command("go", append(append([]string{"build"}, args...), "./cmd/seedcast")...)
+		build.Dir = repoRoot
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: building seedcast:", err)
+			return 1
+		}
 	}
 	return m.Run()
 }

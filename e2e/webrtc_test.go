@@ -432,11 +432,11 @@ func startServeIn(ctx context.Context, t testing.TB, tn *testnet.Net, host strin
 	return startServeWith(ctx, t, tn, host, ready, testnet.ServeOptions{Args: args})
 }
 
-// startServeWith is startServeIn with the options of o; its binary and log
-// level are set here.
+// startServeWith is startServeIn with the options of o; its binary (the
+// race build unless o names one) and log level are set here.
 func startServeWith(ctx context.Context, t testing.TB, tn *testnet.Net, host string, ready time.Duration, o testnet.ServeOptions) *nsNode {
 	t.Helper()
-	o.Bin = seedcastBin
+	o.Bin = cmp.Or(o.Bin, seedcastBin)
 	o.LogLevel = cmp.Or(os.Getenv("E2E_LOG_LEVEL"), "debug")
 	// The cleanup stops serve, not the context: it must see SIGINT and exit
 	// cleanly, which is part of the contract.
