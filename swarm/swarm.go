@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anacrolix/dht/v2"
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/bencode"
@@ -109,6 +110,7 @@ type Swarm struct {
 	cl       *torrent.Client
 	torrents []*Torrent
 
+	quit     <-chan struct{}           // Run's ctx.Done(), set before the client starts
 	upload   *rate.Limiter             // the upload cap; infinite without one
 	dialBack *rate.Limiter             // dials to clients the HTTP tracker saw
 	conns    *conns                    // conns handed in by AddConn
@@ -185,6 +187,7 @@ func (s *Swarm) run(ctx context.Context) (err error) {
 		}
 		close(s.stopped)
 	}()
+	s.quit = ctx.Done()
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -274,6 +277,7 @@ func (s *Swarm) start() error {
 	cc.DisableTCP = s.cfg.DisableTCP
 	cc.DisableUTP = s.cfg.DisableUTP
 	cc.NoDHT = s.cfg.NoDHT
+	cc.DhtStartingNodes = s.dhtStartingNodes
 	cc.NoDefaultPortForwarding = s.cfg.NoPortForwarding
 	// The webrtc package carries browser peers; anacrolix's own WebTorrent
 	// client stalls uploads (anacrolix/torrent#402) and cannot be given a
@@ -592,4 +596,47 @@ func (s *Swarm) PeerID() [20]byte {
 		return [20]byte{}
 	}
 	return s.cl.PeerID()
+}
+
+// maxDHTWait bounds the wait between two failed lookups of the DHT's
+// bootstrap nodes.
+const maxDHTWait = time.Minute
+
+// dhtStartingNodes looks up the DHT's bootstrap nodes, as anacrolix does
+// by default. When none resolves (no DNS, no network: a node on a LAN or
+// in a container without either) it waits before saying so, from a
+// second up to maxDHTWait, or until Run stops: anacrolix v1.59.1
+// announces to the DHT again at once on that error, and such a node spun
+// a core and logged 100 000 warnings a second.
+func (s *Swarm) dhtStartingNodes(network string) dht.StartingNodesGetter {
+	return startingNodes(network, dht.GlobalBootstrapAddrs, s.quit)
+}
+
+// startingNodes is dhtStartingNodes with the lookup and the stop given.
+func startingNodes(network string, lookup func(string) ([]dht.Addr, error), quit <-chan struct{}) dht.StartingNodesGetter {
+	var mu sync.Mutex
+	var wait time.Duration
+	return func() ([]dht.Addr, error) {
+		addrs, err := lookup(network)
+		if err == nil && len(addrs) > 0 {
+			mu.Lock()
+			wait = 0
+			mu.Unlock()
+			return addrs, nil
+		}
+		if err == nil {
+			err = errors.New("no bootstrap node")
+		}
+		mu.Lock()
+		wait = min(max(2*wait, time.Second), maxDHTWait)
+		d := wait
+		mu.Unlock()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-quit:
+		case <-t.C:
+		}
+		return nil, fmt.Errorf("%w (tried again in %v)", err, d)
+	}
 }

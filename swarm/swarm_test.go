@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/torrent/metainfo"
 	pp "github.com/anacrolix/torrent/peer_protocol"
 	"go.uber.org/goleak"
@@ -686,5 +687,29 @@ func TestLogMeter(t *testing.T) {
 		if !strings.Contains(lines[i], want) {
 			t.Errorf("line %d %q lacks %q", i, lines[i], want)
 		}
+	}
+}
+
+// TestDHTStartingNodesBackOff checks that a failing lookup of the DHT's
+// bootstrap nodes waits a second, then two, before it fails (anacrolix
+// asks again at once), and not at all once the swarm stops. No lookup
+// leaves the machine: the lookup here fails without asking anyone.
+func TestDHTStartingNodesBackOff(t *testing.T) {
+	quit := make(chan struct{})
+	get := startingNodes("udp4", func(string) ([]dht.Addr, error) { return nil, errors.New("nothing resolved") }, quit)
+	for _, want := range []time.Duration{time.Second, 2 * time.Second} {
+		start := time.Now()
+		if _, err := get(); err == nil {
+			t.Fatal("a failed lookup succeeded")
+		}
+		if took := time.Since(start); took < want {
+			t.Fatalf("a failed lookup returned after %v, want %v", took, want)
+		}
+	}
+	close(quit)
+	start := time.Now()
+	get()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("after the stop a failed lookup still waited %v", took)
 	}
 }
