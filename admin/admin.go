@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -303,7 +302,7 @@ var errGone = httperr.Errorf(http.StatusServiceUnavailable, "request cancelled")
 // decodeAdd reads and checks the JSON body of an add.
 func decodeAdd(w http.ResponseWriter, r *http.Request) (addRequest, error) {
 	var req addRequest
-	b, err := readBody(w, r, maxJSONBytes)
+	b, err := httperr.ReadBody(w, r, maxJSONBytes)
 	if err != nil {
 		return req, err
 	}
@@ -319,19 +318,6 @@ func decodeAdd(w http.ResponseWriter, r *http.Request) (addRequest, error) {
 		return req, httperr.Errorf(http.StatusBadRequest, `want exactly one of "path" and "magnet"`)
 	}
 	return req, nil
-}
-
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, httperr.Errorf(http.StatusRequestEntityTooLarge, "body over %d bytes", limit)
-	case err != nil:
-		return nil, httperr.Errorf(http.StatusBadRequest, "reading the body: %v", err)
-	}
-	return b, nil
 }
 
 // resolve checks a path from a request and returns it resolved: absolute,
@@ -454,7 +440,7 @@ func truncate(s string) string {
 // file paths that stay inside the torrent, and bounded trackers and web
 // seeds.
 func readTorrent(w http.ResponseWriter, r *http.Request) (*metainfo.MetaInfo, error) {
-	b, err := readBody(w, r, maxTorrentBytes)
+	b, err := httperr.ReadBody(w, r, maxTorrentBytes)
 	if err != nil {
 		return nil, err
 	}

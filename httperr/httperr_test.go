@@ -118,3 +118,20 @@ func TestAdapterNeedsLog(t *testing.T) {
 	}()
 	(&Adapter{}).Handler(func(http.ResponseWriter, *http.Request) error { return nil })
 }
+
+func TestReadBody(t *testing.T) {
+	for _, tt := range []struct {
+		body string
+		code int // 0: read
+	}{{"12345", 0}, {"123456", http.StatusRequestEntityTooLarge}} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
+		b, err := ReadBody(httptest.NewRecorder(), r, 5)
+		var he *Error
+		switch {
+		case tt.code == 0 && (err != nil || string(b) != tt.body):
+			t.Errorf("%q: %q, %v; want it read", tt.body, b, err)
+		case tt.code != 0 && (!errors.As(err, &he) || he.Code != tt.code):
+			t.Errorf("%q: %v; want a %d Error", tt.body, err, tt.code)
+		}
+	}
+}

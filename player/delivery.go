@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -167,7 +166,7 @@ func (p *Server) serveDelivery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := readBody(w, r, maxReportBytes)
+	b, err := httperr.ReadBody(w, r, maxReportBytes)
 	if err != nil {
 		return err
 	}
@@ -180,19 +179,6 @@ func (p *Server) serveDelivery(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, httperr.Errorf(http.StatusRequestEntityTooLarge, "body over %d bytes", limit)
-	case err != nil:
-		return nil, httperr.Errorf(http.StatusBadRequest, "reading the body: %v", err)
-	}
-	return b, nil
 }
 
 // offload returns t's offload figures, from its transports and its
