@@ -364,15 +364,9 @@ func TestJoinOffersBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cl.Run(ctx)
-	}()
+	stop := testnet.Run(t, cl.Run)
 	defer func() {
-		cancel()
-		<-done
+		stop()
 		if n := p.live.Load(); n != 0 {
 			t.Errorf("%d offers left open after Run returned", n)
 		}
@@ -400,6 +394,9 @@ func TestJoinOffersBounded(t *testing.T) {
 	}
 }
 
+// TestClientRefresh checks that Refresh announces a torrent added since
+// the last round at once, and takes a removed one's peer out of its
+// swarm, long before the next round.
 func TestClientRefresh(t *testing.T) {
 	srv, _ := newTestServer(t)
 	a, b := infohash.Hash{1}, infohash.Hash{2}
@@ -419,16 +416,7 @@ func TestClientRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		cl.Run(ctx)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	testnet.Run(t, cl.Run)
 	listed := func(ih infohash.Hash) bool {
 		in := false
 		srv.withSwarm(ih, false, func(sw *swarm) { _, in = sw.ws[node] })
@@ -460,6 +448,9 @@ func TestClientRefresh(t *testing.T) {
 	}
 }
 
+// TestServerGauges checks the figures a scrape of the node's metrics
+// reads: open WebSockets (not the node's local connection), swarms, and
+// offers dropped because their recipient's queue is full.
 func TestServerGauges(t *testing.T) {
 	srv, err := New(Config{SendQueueLen: 1})
 	if err != nil {
