@@ -282,26 +282,9 @@ func (m *trackerMeasure) run(ctx context.Context, b *testing.B, e *env) error {
 	// The search starts from the fixed load: up from it if it passed,
 	// down by halves until a step passes if not.
 	pass, fail := &fixed, (*loadStep)(nil)
-	if !fixed.Pass {
-		pass, fail = nil, &fixed
-		for rate := fixed.Rate / 2; pass == nil && rate >= 10 && ctx.Err() == nil; rate /= 2 {
-			st, err := step(rate, *flagTrackerStep)
-			if err != nil {
-				return err
-			}
-			r.Steps = append(r.Steps, st)
-			if st.Pass {
-				pass = &r.Steps[len(r.Steps)-1]
-			} else {
-				fail = &r.Steps[len(r.Steps)-1]
-			}
-		}
-	}
-	for pass != nil && fail == nil && ctx.Err() == nil {
-		rate := pass.Rate * saturationGrowth
-		if rate > *flagTrackerMaxRate {
-			break
-		}
+	// try runs a search step at rate and records it as the last pass or
+	// the last fail.
+	try := func(rate float64) error {
 		st, err := step(rate, *flagTrackerStep)
 		if err != nil {
 			return err
@@ -311,6 +294,24 @@ func (m *trackerMeasure) run(ctx context.Context, b *testing.B, e *env) error {
 			pass = &r.Steps[len(r.Steps)-1]
 		} else {
 			fail = &r.Steps[len(r.Steps)-1]
+		}
+		return nil
+	}
+	if !fixed.Pass {
+		pass, fail = nil, &fixed
+		for rate := fixed.Rate / 2; pass == nil && rate >= 10 && ctx.Err() == nil; rate /= 2 {
+			if err := try(rate); err != nil {
+				return err
+			}
+		}
+	}
+	for pass != nil && fail == nil && ctx.Err() == nil {
+		rate := pass.Rate * saturationGrowth
+		if rate > *flagTrackerMaxRate {
+			break
+		}
+		if err := try(rate); err != nil {
+			return err
 		}
 	}
 	// Refine between the two, unless the tracker lost sockets or
