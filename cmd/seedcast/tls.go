@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -288,14 +287,7 @@ const plainHTTPWarning = "public URL is plain http, so browsers give its pages n
 // that is not loopback, which browsers treat as secure anyway (W3C Secure
 // Contexts, "potentially trustworthy" origins).
 func warnPlainHTTP(log *slog.Logger, base *url.URL) {
-	if base.Scheme != "http" {
-		return
-	}
-	host := strings.ToLower(base.Hostname())
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+	if base.Scheme != "http" || isLoopbackHost(base.Hostname()) {
 		return
 	}
 	log.Warn(plainHTTPWarning, "public_url", base.String())
