@@ -44,9 +44,9 @@ type Node interface {
 	// AddMagnet adds the torrent of a magnet link whose v1 info hash is
 	// known to parse.
 	AddMagnet(ctx context.Context, uri string) (ih infohash.Hash, added bool, err error)
-	// AddMetainfo adds the torrent of a metainfo whose v1 info has been
-	// checked.
-	AddMetainfo(ctx context.Context, mi *metainfo.MetaInfo) (ih infohash.Hash, added bool, err error)
+	// AddTorrent adds the torrent of the bytes of a .torrent whose v1
+	// info has been checked.
+	AddTorrent(ctx context.Context, torrent []byte) (ih infohash.Hash, added bool, err error)
 	// Remove stops serving torrent ih and forgets it, deleting no file.
 	// It returns ErrNoTorrent if the node neither serves nor keeps ih.
 	Remove(ctx context.Context, ih infohash.Hash) error
@@ -245,11 +245,11 @@ func (a *Server) serveAdd(w http.ResponseWriter, r *http.Request) error {
 			from = "magnet"
 		}
 	case "application/x-bittorrent":
-		mi, err := readTorrent(w, r)
+		b, err := readTorrent(w, r)
 		if err != nil {
 			return err
 		}
-		add = func(ctx context.Context) (infohash.Hash, bool, error) { return a.node.AddMetainfo(ctx, mi) }
+		add = func(ctx context.Context) (infohash.Hash, bool, error) { return a.node.AddTorrent(ctx, b) }
 		from = "torrent"
 	default:
 		return httperr.Errorf(http.StatusUnsupportedMediaType,
@@ -439,12 +439,15 @@ func truncate(s string) string {
 // validateInfo does, and more (parseTorrent): a v1 info, pieces that match the length,
 // file paths that stay inside the torrent, and bounded trackers and web
 // seeds.
-func readTorrent(w http.ResponseWriter, r *http.Request) (*metainfo.MetaInfo, error) {
+func readTorrent(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := httperr.ReadBody(w, r, maxTorrentBytes)
 	if err != nil {
 		return nil, err
 	}
-	return parseTorrent(b)
+	if _, err := parseTorrent(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // parseTorrent parses and checks the bytes of a .torrent.

@@ -62,7 +62,11 @@ func (n *fakeNode) AddMagnet(ctx context.Context, uri string) (infohash.Hash, bo
 	return n.add("magnet", infohash.Hash(m.InfoHash))
 }
 
-func (n *fakeNode) AddMetainfo(ctx context.Context, mi *metainfo.MetaInfo) (infohash.Hash, bool, error) {
+func (n *fakeNode) AddTorrent(ctx context.Context, b []byte) (infohash.Hash, bool, error) {
+	mi, err := metainfo.Load(bytes.NewReader(b))
+	if err != nil {
+		return infohash.Hash{}, false, err
+	}
 	return n.add("torrent", infohash.Hash(mi.HashInfoBytes()))
 }
 

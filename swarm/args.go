@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -132,10 +133,16 @@ func loadTorrentFile(path string) (*metainfo.MetaInfo, error) {
 	if fi, err := f.Stat(); err == nil && fi.Size() > maxTorrentFileBytes {
 		return nil, fmt.Errorf("swarm: add %s: %w: %d bytes, over the %d MiB a .torrent may hold", path, ErrBadTorrentFile, fi.Size(), maxTorrentFileBytes>>20)
 	}
+	return parseTorrent(path, f)
+}
+
+// parseTorrent reads the .torrent named name from r, at most
+// maxTorrentFileBytes of it. Its errors wrap ErrBadTorrentFile.
+func parseTorrent(name string, r io.Reader) (*metainfo.MetaInfo, error) {
 	bad := func(why error) error {
-		return fmt.Errorf("swarm: add %s: %w (%v); check that it downloaded whole, or give its magnet link instead", path, ErrBadTorrentFile, why)
+		return fmt.Errorf("swarm: add %s: %w (%v); check that it downloaded whole, or give its magnet link instead", name, ErrBadTorrentFile, why)
 	}
-	mi, err := metainfo.Load(f)
+	mi, err := metainfo.Load(io.LimitReader(r, maxTorrentFileBytes))
 	if err != nil {
 		return nil, bad(err)
 	}
@@ -144,7 +151,7 @@ func loadTorrentFile(path string) (*metainfo.MetaInfo, error) {
 		return nil, bad(err)
 	}
 	if !info.HasV1() {
-		return nil, fmt.Errorf("swarm: add %s: %w: a v2-only torrent, and browsers speak v1 only; make a v1 or hybrid torrent of it", path, ErrBadTorrentFile)
+		return nil, fmt.Errorf("swarm: add %s: %w: a v2-only torrent, and browsers speak v1 only; make a v1 or hybrid torrent of it", name, ErrBadTorrentFile)
 	}
 	if info.PieceLength <= 0 || len(info.Pieces) == 0 || len(info.Pieces)%20 != 0 {
 		return nil, bad(errors.New("its info has no pieces"))

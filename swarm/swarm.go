@@ -5,6 +5,7 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -419,6 +420,16 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 // it into the data dir. A file that is no torrent is ErrBadTorrentFile.
 func (s *Swarm) AddTorrentFile(path string) (*Torrent, error) {
 	mi, err := loadTorrentFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.AddMetainfo(mi)
+}
+
+// AddTorrent adds the torrent of the bytes of a .torrent, downloading it
+// into the data dir. Bytes that are no torrent are ErrBadTorrentFile.
+func (s *Swarm) AddTorrent(b []byte) (*Torrent, error) {
+	mi, err := parseTorrent("torrent", bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}

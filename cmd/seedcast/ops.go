@@ -10,8 +10,6 @@ import (
 	"runtime/debug"
 	"slices"
 
-	"github.com/anacrolix/torrent/metainfo"
-
 	"github.com/seedcast/seedcast/admin"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/metrics"
@@ -151,8 +149,8 @@ func (a adminNode) AddMagnet(ctx context.Context, uri string) (infohash.Hash, bo
 	return a.add(func() (*swarm.Torrent, error) { return a.n.sw.AddMagnet(uri) })
 }
 
-func (a adminNode) AddMetainfo(ctx context.Context, mi *metainfo.MetaInfo) (infohash.Hash, bool, error) {
-	return a.add(func() (*swarm.Torrent, error) { return a.n.sw.AddMetainfo(mi) })
+func (a adminNode) AddTorrent(ctx context.Context, b []byte) (infohash.Hash, bool, error) {
+	return a.add(func() (*swarm.Torrent, error) { return a.n.sw.AddTorrent(b) })
 }
 
 // add adds a torrent with f and keeps it; a torrent that cannot be kept
