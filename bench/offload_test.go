@@ -3,15 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +152,7 @@ func BenchmarkOffload(b *testing.B) {
 	}
 	ctx, e := newEnv(b, max(2, *flagViewers))
 	start, loadBefore := time.Now(), loadAverage()
-	f := makeFilm(ctx, b, *flagFilmSec, *flagFilmRate)
+	f := testnet.MakeFilm(ctx, b, *flagFilmSec, *flagFilmRate)
 	e.log.Info("film", "path", f.Path, "bytes", f.Size, "duration_s", f.Seconds, "bitrate_kbit", f.BitRate/1e3, "made_in", f.Made.Round(time.Millisecond))
 
 	// The cap of row (4): twice the film's bitrate, in kB/s.
@@ -179,67 +176,8 @@ func BenchmarkOffload(b *testing.B) {
 	printReport(ctx, b, rep)
 }
 
-// film is the film of the offload table, made by makeFilm.
-type film struct {
-	testnet.File
-	// Seconds is its duration, BitRate its overall bitrate in bit/s, as
-	// ffprobe reads them; Made is how long ffmpeg took.
-	Seconds, BitRate float64
-	Made             time.Duration
-}
-
-// makeFilm has ffmpeg make a film of sec seconds at about kbit kbit/s into
-// a temporary directory of b: 640×360 at 24 fps of ffmpeg's testsrc2 (a
-// moving pattern with a clock) with a sine tone, H.264 at the veryfast
-// preset and AAC, faststart so that a player has the index first.
-func makeFilm(ctx context.Context, b *testing.B, sec, kbit int) film {
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		b.Fatalf("no ffmpeg: %v; install it (apt-get install ffmpeg): the offload table makes its film with it", err)
-	}
-	const audioKbit = 96
-	video := max(100, kbit-audioKbit)
-	path := filepath.Join(b.TempDir(), "film.mp4")
-	start := time.Now()
-	// One keyframe every 2 s (48 frames), and a VBV buffer that keeps
-	// the rate near the target all along, as a streaming encode is.
-	cmd := exec.CommandContext(ctx, ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=24",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-		"-t", strconv.Itoa(sec),
-		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "48",
-		"-b:v", fmt.Sprintf("%dk", video), "-maxrate", fmt.Sprintf("%dk", video*115/100), "-bufsize", fmt.Sprintf("%dk", video*2),
-		"-c:a", "aac", "-b:a", fmt.Sprintf("%dk", audioKbit),
-		"-movflags", "+faststart", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
-	f := film{Made: time.Since(start)}
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "format=duration,bit_rate", "-of", "json", path).Output()
-	if err != nil {
-		b.Fatalf("ffprobe %s: %v", path, err)
-	}
-	var probe struct {
-		Format struct {
-			Duration string `json:"duration"`
-			BitRate  string `json:"bit_rate"`
-		} `json:"format"`
-	}
-	if err := json.Unmarshal(out, &probe); err != nil {
-		b.Fatalf("ffprobe %s: %v in %q", path, err, out)
-	}
-	f.Seconds, _ = strconv.ParseFloat(probe.Format.Duration, 64)
-	f.BitRate, _ = strconv.ParseFloat(probe.Format.BitRate, 64)
-	st, err := os.Stat(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if f.Seconds <= 0 || f.BitRate <= 0 {
-		b.Fatalf("ffprobe %s: duration %q, bit rate %q", path, probe.Format.Duration, probe.Format.BitRate)
-	}
-	f.File = testnet.File{Path: path, Size: st.Size()}
-	return f
-}
+// film is the film of the offload table.
+type film = testnet.Film
 
 // offloadRow is one row of the offload table: a page, a node, and viewers
 // watching.
