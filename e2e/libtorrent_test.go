@@ -44,7 +44,8 @@ settings = {
         | lt.alert.category_t.status_notification
         | lt.alert.category_t.connect_notification,
 }
-ses = lt.session(settings, 0)
+# Default plugins: ut_metadata gives a magnet its info.
+ses = lt.session(settings)
 # libtorrent puts peers on a local network in a class no rate limit
 # applies to; the test's peers are all local, and the cap must hold.
 f = lt.ip_filter()

@@ -1020,6 +1020,9 @@ type playerState struct {
 	firstFrame, played time.Duration // since navigating
 }
 
+// marksJS reads the watch page's marks: [name, ms since navigation].
+const marksJS = `performance.getEntriesByType('mark').filter(m => m.name.startsWith('seedcast: ')).map(m => [m.name.slice(10), Math.round(m.startTime)])`
+
 const playerStateJS = `(() => {
   const v = document.querySelector('video')
   const p = document.querySelector('[data-player]')
@@ -1063,10 +1066,7 @@ func play(ctx context.Context, t *testing.T, page testnet.Browser, u string) pla
 		t.Fatalf("%s did not play past %.0f s within %v: %v", u, playedSec, playTimeout, err)
 	}
 	st.played = time.Since(start)
-	var marks [][2]any
-	if err := page.Eval(ctx, `performance.getEntriesByType('mark').filter(m => m.name.startsWith('seedcast: ')).map(m => [m.name.slice(10), Math.round(m.startTime)])`, &marks); err == nil {
-		t.Logf("the page's marks, in ms since navigation: %v", marks)
-	}
+	logMarks(ctx, t, page)
 	return st
 }
 

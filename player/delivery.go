@@ -143,13 +143,8 @@ func parseDeliveryReport(b []byte, length int64) (deliveryReport, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, fmt.Errorf("bad report: %w", err)
 	}
-	if n := len(r.Viewer); n < 16 || n > 64 {
+	if !isViewerID(r.Viewer) {
 		return r, errors.New("bad report: viewer must be 16 to 64 hex digits")
-	}
-	for _, c := range r.Viewer {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return r, errors.New("bad report: viewer must be 16 to 64 hex digits")
-		}
 	}
 	limit := maxReportFactor * max(length, 1<<20)
 	for _, v := range []int64{r.FromViewers, r.FromNodeRTC, r.FromNodeHTTP, r.Uploaded} {

@@ -75,6 +75,7 @@ func (p *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/torrents", p.errs.Handler(p.serveList))
 	mux.Handle("GET /api/torrents/{infohash}", p.errs.Handler(p.serveOne))
 	mux.Handle("POST /api/torrents/{infohash}/delivery", p.errs.Handler(p.serveDelivery))
+	mux.Handle("POST /api/torrents/{infohash}/want", p.errs.Handler(p.serveWant))
 	mux.Handle("GET /webseed/{infohash}/{path...}", p.errs.Handler(p.serveWebSeed))
 	mux.Handle("GET /stream/{infohash}/{path...}", p.errs.Handler(p.serveStream))
 	mux.Handle("OPTIONS /webseed/{infohash}/{path...}", p.errs.Handler(p.servePreflight))

@@ -329,6 +329,7 @@ func (s *Swarm) Remove(ih infohash.Hash) error {
 		s.retired[name] = r
 	}
 	s.mu.Unlock()
+	t.stopWants()
 	t.t.Drop()
 	s.log.Info("torrent removed", "infohash", ih, "name", t.Name())
 	return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
 	"github.com/anacrolix/torrent/storage"
 	"golang.org/x/time/rate"
 
@@ -116,6 +117,7 @@ type Swarm struct {
 	dialBack *rate.Limiter             // dials to clients the HTTP tracker saw
 	conns    *conns                    // conns handed in by AddConn
 	closed   *closedConns              // peer conns anacrolix closed, waiting to be counted
+	pace     pacer                     // peers' request queues
 	kept     *keptList                 // what Restore adds again after a restart
 	retired  map[string]TransportStats // bytes of removed torrents, under mu
 	wg       sync.WaitGroup
@@ -303,7 +305,14 @@ func (s *Swarm) start() error {
 	// node's upload cap, or without one a rate too high to ever make a
 	// peer wait, and a burst of one block.
 	cc.UploadRateLimiter = s.upload
-	cc.Callbacks.PeerConnClosed = s.closed.add
+	cc.Callbacks.PeerConnClosed = func(c *torrent.PeerConn) {
+		s.pace.closed(c)
+		s.closed.add(c)
+	}
+	cc.Callbacks.ReadExtendedHandshake = func(c *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+		s.pace.handshake(c, m.Reqq)
+	}
+	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, s.pace.received)
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
 

@@ -33,6 +33,8 @@ type Torrent struct {
 
 	ssOnce sync.Once
 	ss     *superSeed // made when the first browser peer comes to a seed
+
+	wants wants // where viewers play, and what that fetches first
 }
 
 // superSeed returns the torrent's super-seeding state if the node has
@@ -294,31 +296,6 @@ func (t *Torrent) FileComplete(i int) bool {
 		return false
 	}
 	return files[i].BytesCompleted() == files[i].Length()
-}
-
-// PrioritizeEnds fetches the first head and last tail bytes of file i
-// before anything else: a player reads an MP4's moov box, which may sit at
-// either end, before its first frame.
-func (t *Torrent) PrioritizeEnds(i int, head, tail int64) {
-	if !t.haveInfo() {
-		return
-	}
-	files := t.t.Files()
-	if i < 0 || i >= len(files) {
-		return
-	}
-	f := files[i]
-	pieceLen := t.t.Info().PieceLength
-	mark := func(from, to int64) { // byte offsets within the torrent
-		for p := from / pieceLen; p <= (to-1)/pieceLen && p < int64(t.t.NumPieces()); p++ {
-			t.t.Piece(int(p)).SetPriority(torrent.PiecePriorityNow)
-		}
-	}
-	if f.Length() == 0 {
-		return
-	}
-	mark(f.Offset(), f.Offset()+min(head, f.Length()))
-	mark(f.Offset()+max(0, f.Length()-tail), f.Offset()+f.Length())
 }
 
 // HasPeer reports whether a peer with id is connected to t.

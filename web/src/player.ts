@@ -12,6 +12,7 @@ import { P2P, mark, webrtcAvailable, type Delivery } from './p2p'
 import { clock } from './format'
 import { Menu } from './menu'
 import { srtToVTT } from './srt'
+import { Wants } from './want'
 
 /** setupMS bounds registering the service worker, fetching the .torrent and loading WebTorrent. */
 const setupMS = 5000
@@ -128,6 +129,8 @@ export class Player {
   private readonly menus: Menu[]
 
   private file: FileInfo
+  /** wants tells a node still fetching the film where this viewer plays. */
+  private readonly wants: Wants
   private mode: Mode = 'idle'
   private reason = ''
   private p2p: P2P | null = null
@@ -208,6 +211,7 @@ export class Player {
       ], toggled)
     ]
     this.file = data.files[data.main]
+    this.wants = new Wants(data.base, data.infohash)
     this.bindVideo()
     this.bindControls()
     this.show(this.file)
@@ -554,7 +558,9 @@ export class Player {
   private trackDeadline (): void {
     const v = this.video
     const head = this.mode === 'head'
-    this.p2p?.track(this.file.path, head ? v.currentTime + handoverLeadSec : v.currentTime, v.duration, head)
+    const sec = head ? v.currentTime + handoverLeadSec : v.currentTime
+    this.p2p?.track(this.file.path, sec, v.duration, head)
+    this.wants.track(this.file.path, this.file.length, sec, v.duration)
   }
 
   /**

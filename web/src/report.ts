@@ -4,6 +4,7 @@
 // (/api/torrents/{infohash}, the library). The node counts what it sends
 // itself; only a viewer knows what it got from other viewers.
 import type { Delivery } from './p2p'
+import { randomViewer } from './want'
 
 /**
  * reportMS is how often a page reports what changed, and presentMS how
@@ -14,12 +15,6 @@ import type { Delivery } from './p2p'
 const reportMS = 5000
 const presentMS = 30000
 
-/** randomViewer returns the id of this page's reports: 32 hex digits, new on every visit. */
-function randomViewer (): string {
-  const b = new Uint8Array(16)
-  crypto.getRandomValues(b)
-  return [...b].map(x => x.toString(16).padStart(2, '0')).join('')
-}
 
 /**
  * reportDelivery reports delivery() to the node at base for the torrent
@@ -28,6 +23,7 @@ function randomViewer (): string {
  */
 export function reportDelivery (base: string, infohash: string, delivery: () => Delivery): void {
   const url = `${base}/api/torrents/${infohash}/delivery`
+  // The id of this page's reports, new on every visit.
   const viewer = randomViewer()
   let last = ''
   let lastAt = 0
