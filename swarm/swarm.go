@@ -251,7 +251,7 @@ func (s *Swarm) start() error {
 	}
 
 	cc := torrent.NewDefaultClientConfig()
-	cc.Slogger = s.cfg.Logger.With("component", "anacrolix")
+	cc.Slogger = slog.New(quietCancels{s.cfg.Logger.Handler()}).With("component", "anacrolix")
 	cc.DataDir = filepath.Join(s.cfg.DataDir, "downloads")
 	cc.DefaultStorage = storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir:   cc.DataDir,

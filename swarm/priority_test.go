@@ -1,0 +1,114 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
+)
+
+// TestWantFetchesFirst checks that where a viewer plays is fetched before
+// the rest: a leech told that a viewer plays at three quarters of a film
+// has those pieces while it holds under a quarter of the film, from a
+// seed that sends it slowly; and that the priorities go when the viewer
+// goes quiet.
+func TestWantFetchesFirst(t *testing.T) {
+	dir := t.TempDir()
+	const size = 8 << 20
+	writeRandom(t, filepath.Join(dir, "film.bin"), size, 41)
+	scfg := testConfig(t, t.TempDir())
+	scfg.UploadRate = 1 << 20
+	seed, _ := startSwarm(t, scfg)
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fetching, err := st.Want("0123456789abcdef", 0, 0, 0); err != nil || fetching {
+		t.Errorf("a seed's Want: fetching %v, %v; want false, nil", fetching, err)
+	}
+	mi, _ := st.Metainfo()
+	lcfg := testConfig(t, t.TempDir())
+	lcfg.DisableUTP = true
+	leech, _ := startSwarm(t, lcfg)
+	lt, err := leech.AddMetainfo(mi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		file         int
+		offset, rate int64
+	}{{1, 0, 0}, {-1, 0, 0}, {0, size + 1, 0}, {0, -1, 0}, {0, 0, -1}, {0, 0, size + 1}} {
+		if _, err := lt.Want("0123456789abcdef", bad.file, bad.offset, bad.rate); !errors.Is(err, ErrBadWant) {
+			t.Errorf("Want(file %d, offset %d, rate %d): %v, want ErrBadWant", bad.file, bad.offset, bad.rate, err)
+		}
+	}
+
+	// A film of 8 MiB playing 128 KiB a second, at three quarters.
+	const rate, at = 128 << 10, size * 3 / 4
+	fetching, err := lt.Want("0123456789abcdef", 0, at, rate)
+	if err != nil || !fetching {
+		t.Fatalf("Want: fetching %v, %v; want true, nil", fetching, err)
+	}
+	pieceLen := lt.t.Info().PieceLength
+	first, last := int(at/pieceLen), int((at+nowSec*rate-1)/pieceLen)
+	lt.wants.mu.Lock()
+	for p := 0; p < lt.t.NumPieces(); p++ {
+		var want torrent.PiecePriority
+		switch off := int64(p) * pieceLen; {
+		case p >= first && p <= last:
+			want = torrent.PiecePriorityNow
+		case off+pieceLen > at && off < at+highSec*rate:
+			want = torrent.PiecePriorityHigh
+		case off+pieceLen > at && off < at+aheadSec*rate:
+			want = torrent.PiecePriorityReadahead
+		}
+		if got := lt.wants.set[p]; got != want {
+			t.Errorf("piece %d (bytes %d to %d) has priority %v, want %v", p, off(p, pieceLen), off(p+1, pieceLen), got, want)
+		}
+	}
+	lt.wants.mu.Unlock()
+
+	leech.AddPeer(lt.InfoHash(), netip.MustParseAddrPort("127.0.0.1:"+itoa(seed.Port())))
+	err = testnet.WaitFor(30*time.Second, func() error {
+		for p := first; p <= last; p++ {
+			if !lt.t.Piece(p).State().Complete {
+				return fmt.Errorf("piece %d not yet complete", p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := lt.t.Stats().PiecesComplete
+	t.Logf("the %d pieces played now came with %d of %d pieces", last-first+1, done, lt.t.NumPieces())
+	if done*4 > lt.t.NumPieces() {
+		t.Errorf("the pieces played now came with %d of %d pieces: not first", done, lt.t.NumPieces())
+	}
+
+	// The viewer goes quiet: its pieces go back to the torrent's own
+	// priority.
+	lt.wants.mu.Lock()
+	h := lt.wants.heads["0123456789abcdef"]
+	h.at = time.Now().Add(-wantTTL)
+	lt.wants.heads["0123456789abcdef"] = h
+	lt.wants.mu.Unlock()
+	lt.applyWants()
+	lt.wants.mu.Lock()
+	defer lt.wants.mu.Unlock()
+	if len(lt.wants.heads) != 0 || len(lt.wants.set) != 0 {
+		t.Errorf("after the viewer went quiet: %d playheads, %d pieces raised; want none", len(lt.wants.heads), len(lt.wants.set))
+	}
+	if lt.wants.timer != nil {
+		t.Errorf("an expiry timer is still set with no playhead")
+	}
+}
+
+func off(p int, pieceLen int64) int64 { return int64(p) * pieceLen }
