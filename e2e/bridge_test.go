@@ -45,11 +45,11 @@ func startBridge(ctx context.Context, t *testing.T, viewers ...string) *bridgeNe
 	t.Helper()
 	tn, origin, chromium := pageNet(t, append([]string{"seed", "native"}, viewers...)...)
 	film := testnet.MakeFilm(ctx, t, bridgeFilmSec, bridgeFilmKbit)
-	torrent, ih := writeTorrent(t, film.Path, 256<<10)
+	torrent, ih := testnet.WriteTorrent(t, film.Path, 256<<10)
 	rate := int(bridgeRate * film.BitRate / 8)
 	t.Logf("film: %d bytes, %.0f s at %.0f kbit/s (made in %v); the native seeder sends at most %d KB/s",
 		film.Size, film.Seconds, film.BitRate/1000, film.Made.Round(time.Millisecond), rate/1000)
-	seeder := startLibtorrentSeed(ctx, t, tn, "native", torrent, filepath.Dir(film.Path), nativePort, rate)
+	seeder := tn.StartLibtorrentSeed(ctx, t, "native", torrent, filepath.Dir(film.Path), nativePort, rate)
 	magnet := fmt.Sprintf("magnet:?xt=urn:btih:%s&dn=film.mp4&x.pe=%s", ih, seeder.Addr)
 	start := time.Now()
 	node := startServeIn(ctx, t, tn, "seed", readyTimeout, "--no-dht", "--no-port-forwarding", magnet)

@@ -147,7 +147,7 @@ var nativeClients = []nativeClient{
 	},
 	{
 		name:     "libtorrent",
-		require:  requireLibtorrentPython,
+		require:  testnet.RequireLibtorrentPython,
 		download: libtorrentDownload,
 	},
 }
@@ -329,31 +329,6 @@ ses.remove_torrent(h)
 del h
 del ses
 `
-
-// libtorrentPython is the python3 that can import libtorrent, found by
-// requireLibtorrentPython. Debian's python3-libtorrent installs into the
-// system python, which a pyenv python3 on PATH does not see.
-var libtorrentPython = []string{"python3", "/usr/bin/python3"}
-
-// requireLibtorrentPython returns a python3 that can `import libtorrent`,
-// skipping the test locally if there is none and failing it under CI.
-func requireLibtorrentPython(t testing.TB) string {
-	t.Helper()
-	for _, py := range libtorrentPython {
-		path, err := exec.LookPath(py)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import libtorrent").Run() == nil {
-			return path
-		}
-	}
-	if inCI() {
-		t.Fatalf("no python3 with libtorrent but CI=true: .ci/run must install python3-libtorrent")
-	}
-	t.Skipf("skipping: no python3 can import libtorrent (apt-get install python3-libtorrent)")
-	return ""
-}
 
 // libtorrentDownload runs libtorrentScript.
 func libtorrentDownload(t *testing.T, j downloadJob) {

@@ -71,7 +71,7 @@ var scrapeLine = regexp.MustCompile(`(?m)^scrape complete=(-?\d+) incomplete=(-?
 // nobody leeching (a key it cannot find reads -1).
 func TestScrapeLibtorrent(t *testing.T) {
 	t.Parallel()
-	py := requireLibtorrentPython(t)
+	py := testnet.RequireLibtorrentPython(t)
 	src := testnet.WriteRandomFile(t, 300<<10)
 	n := startServe(t, serveNoWebseed(), serveArgs(src.Path))
 	tt := n.torrent(t, "random.bin")

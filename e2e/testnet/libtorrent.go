@@ -1,11 +1,10 @@
-//go:build e2e
-
-package e2e
+package testnet
 
 import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
-
-	"github.com/seedcast/seedcast/e2e/testnet"
 )
 
 // libtorrentSeedScript seeds argv[1] (a .torrent) from the data in argv[2]
@@ -74,63 +71,88 @@ while True:
     ses.wait_for_alert(200)
 `
 
-// libtorrentSeed is a libtorrent seeder started by startLibtorrentSeed.
-type libtorrentSeed struct {
-	*testnet.Process
+// libtorrentPython is where to look for a python3 that can import
+// libtorrent: Debian's python3-libtorrent installs into the system
+// python, which a pyenv python3 on PATH does not see.
+var libtorrentPython = []string{"python3", "/usr/bin/python3"}
+
+// RequireLibtorrentPython returns a python3 that can `import libtorrent`,
+// skipping the test locally if there is none and failing it under CI.
+func RequireLibtorrentPython(tb testing.TB) string {
+	tb.Helper()
+	for _, py := range libtorrentPython {
+		path, err := exec.LookPath(py)
+		if err != nil {
+			continue
+		}
+		if exec.Command(path, "-c", "import libtorrent").Run() == nil {
+			return path
+		}
+	}
+	if InCI() {
+		tb.Fatalf("no python3 with libtorrent but CI=true: .ci/run must install python3-libtorrent")
+	}
+	tb.Skipf("skipping: no python3 can import libtorrent (apt-get install python3-libtorrent)")
+	return ""
+}
+
+// LibtorrentSeed is a libtorrent seeder started by StartLibtorrentSeed.
+type LibtorrentSeed struct {
+	*Process
 	// Addr is where it listens, host:port.
 	Addr string
 }
 
-// startLibtorrentSeed seeds the file of torrent, which lies in dir, with
-// libtorrent in host of tn on port (TCP only), its upload capped at rate
+// StartLibtorrentSeed seeds the file of torrent, which lies in dir, with
+// libtorrent in host on port (TCP only), its upload capped at rate
 // bytes/s (0: no cap), and returns once it serves. It stops with the test.
-func startLibtorrentSeed(ctx context.Context, t *testing.T, tn *testnet.Net, host, torrent, dir string, port, rate int) *libtorrentSeed {
-	t.Helper()
-	py := requireLibtorrentPython(t)
-	script := filepath.Join(t.TempDir(), "seed.py")
+func (n *Net) StartLibtorrentSeed(ctx context.Context, tb testing.TB, host, torrent, dir string, port, rate int) *LibtorrentSeed {
+	tb.Helper()
+	py := RequireLibtorrentPython(tb)
+	script := filepath.Join(tb.TempDir(), "seed.py")
 	if err := os.WriteFile(script, []byte(libtorrentSeedScript), 0o644); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	addr := tn.Addr(host).String() + ":" + strconv.Itoa(port)
-	cmd := tn.Command(context.WithoutCancel(ctx), host, py, "-u", script, torrent, dir, addr, strconv.Itoa(rate))
-	p := testnet.Start(t, "libtorrent seed", cmd)
-	t.Cleanup(p.Kill)
+	addr := n.Addr(host).String() + ":" + strconv.Itoa(port)
+	cmd := n.Command(context.WithoutCancel(ctx), host, py, "-u", script, torrent, dir, addr, strconv.Itoa(rate))
+	p := Start(tb, "libtorrent seed", cmd)
+	tb.Cleanup(p.Kill)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := testnet.Poll(wctx, p, func(context.Context) error {
+	err := Poll(wctx, p, func(context.Context) error {
 		if !strings.Contains(p.Stdout().String(), "seeding\n") {
 			return errors.New("not seeding yet")
 		}
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("libtorrent seed in %s: %v", host, err)
+		tb.Fatalf("libtorrent seed in %s: %v", host, err)
 	}
-	return &libtorrentSeed{Process: p, Addr: addr}
+	return &LibtorrentSeed{Process: p, Addr: addr}
 }
 
-// writeTorrent writes a v1 .torrent of the file at path, with pieces of
+// WriteTorrent writes a v1 .torrent of the file at path, with pieces of
 // pieceLen bytes and no tracker, next to it, and returns the .torrent's
 // path and the info hash in hex.
-func writeTorrent(t *testing.T, path string, pieceLen int64) (torrent, infohash string) {
-	t.Helper()
+func WriteTorrent(tb testing.TB, path string, pieceLen int64) (torrent, infohash string) {
+	tb.Helper()
 	info := metainfo.Info{PieceLength: pieceLen}
 	if err := info.BuildFromFilePath(path); err != nil {
-		t.Fatalf("torrent of %s: %v", path, err)
+		tb.Fatalf("torrent of %s: %v", path, err)
 	}
 	b, err := bencode.Marshal(info)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	mi := metainfo.MetaInfo{InfoBytes: b, CreatedBy: "seedcast e2e"}
+	mi := metainfo.MetaInfo{InfoBytes: b, CreatedBy: "seedcast test"}
 	torrent = path + ".torrent"
 	f, err := os.Create(torrent)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	if err := mi.Write(f); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return torrent, mi.HashInfoBytes().HexString()
 }
