@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"path"
@@ -348,8 +349,29 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		bps := cmp.Or(fr.bytesPerSec, defaultHeadBytes)
 		bw = bw.paced(max(minHeadBurst, fr.moovEnd+bps*int64(headBurstTime/time.Second)), int64(headPace*float64(bps)))
 	}
-	http.ServeContent(bw, r, "", time.Time{}, rd)
+	start := time.Now()
+	fr2 := &firstRead{ReadSeeker: rd}
+	http.ServeContent(bw, r, "", time.Time{}, fr2)
+	p.log.Debug("stream served", "infohash", ih, "file", f.Path, "head", head, "range", r.Header.Get("Range"),
+		"bytes", fr2.n, "first_byte", fr2.first.Sub(start), "took", time.Since(start), "complete", t.FileComplete(idx))
 	return nil
+}
+
+// firstRead notes when its reader first returned data, and how much it
+// returned, for the log.
+type firstRead struct {
+	io.ReadSeeker
+	first time.Time
+	n     int64
+}
+
+func (r *firstRead) Read(b []byte) (int, error) {
+	n, err := r.ReadSeeker.Read(b)
+	if n > 0 && r.first.IsZero() {
+		r.first = time.Now()
+	}
+	r.n += int64(n)
+	return n, err
 }
 
 // fileRate returns what the node learnt of file k's MP4 header, zero

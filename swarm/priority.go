@@ -17,10 +17,15 @@ import (
 // With nobody watching, the torrent is fetched as a seed fetches, rarest
 // first.
 //
-// A playhead is cut into tiers by how soon it plays a piece: the next
-// nowSec are needed now, the next highSec soon, then aheadSec may be
-// fetched ahead. Several viewers share each tier, so a viewer far into
-// the film is served beside one at its start, not after.
+// A playhead is cut into tiers by how soon it plays a piece: the piece
+// under it and the next nowSec are needed now, the next nextSec next,
+// then readSec in order, then aheadSec may be fetched ahead. anacrolix
+// fetches pieces of one tier in no set order (rarest first), so the
+// tiers are narrow where the order matters. Several viewers share each
+// tier, so a viewer far into the film is served beside one at its
+// start, not after. The ends of a streamed file come after the nearest
+// tiers: a player that needs an index at the end reads it there, and
+// its reader raises it then.
 //
 // anacrolix keeps requests to a peer until the peer serves them, and its
 // queue for a peer grows with the peer's rate; a native seed serving in
@@ -38,17 +43,19 @@ const (
 	wantTTL = 10 * time.Second
 	// maxWants bounds the playheads of one torrent; the oldest goes.
 	maxWants = 64
-	// nowSec, highSec and aheadSec are the tiers past a playhead.
-	nowSec   = 4
-	highSec  = 20
+	// nowSec, nextSec, readSec and aheadSec are the tiers past a
+	// playhead.
+	nowSec   = 1
+	nextSec  = 4
+	readSec  = 20
 	aheadSec = 60
 	// defaultWantRate is the rate of a film whose duration the page does
 	// not know yet, in bytes per second: 2 Mbit/s.
 	defaultWantRate = 256 << 10
 	// queueTime is how much of a peer's delivery the node keeps requested
 	// from it; minQueue blocks bound it below.
-	queueTime = time.Second
-	minQueue  = 16
+	queueTime = 500 * time.Millisecond
+	minQueue  = 8
 )
 
 // ErrBadWant means a playhead names no file of the torrent, or a place
@@ -158,7 +165,7 @@ func (t *Torrent) applyWants() {
 		}
 	}
 	for p := range w.ends {
-		raise(p, torrent.PiecePriorityNow)
+		raise(p, torrent.PiecePriorityHigh)
 	}
 	var next time.Time
 	for id, h := range w.heads {
@@ -173,12 +180,18 @@ func (t *Torrent) applyWants() {
 		f := files[h.file]
 		rate := cmp.Or(h.rate, defaultWantRate)
 		end := f.Offset() + f.Length() // exclusive
-		from := f.Offset() + h.offset
+		at := f.Offset() + h.offset
+		from := at
 		for _, tier := range []struct {
 			sec  int64
 			prio torrent.PiecePriority
-		}{{nowSec, torrent.PiecePriorityNow}, {highSec, torrent.PiecePriorityHigh}, {aheadSec, torrent.PiecePriorityReadahead}} {
-			to := min(end, from+tier.sec*rate)
+		}{
+			{nowSec, torrent.PiecePriorityNow},
+			{nextSec, torrent.PiecePriorityNext},
+			{readSec, torrent.PiecePriorityReadahead},
+			{aheadSec, torrent.PiecePriorityHigh},
+		} {
+			to := min(end, at+tier.sec*rate)
 			for p := from / pieceLen; p*pieceLen < to; p++ {
 				raise(int(p), tier.prio)
 			}

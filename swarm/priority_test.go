@@ -58,16 +58,22 @@ func TestWantFetchesFirst(t *testing.T) {
 	}
 	pieceLen := lt.t.Info().PieceLength
 	first, last := int(at/pieceLen), int((at+nowSec*rate-1)/pieceLen)
+	tiers := []struct {
+		from, to int64
+		prio     torrent.PiecePriority
+	}{
+		{at, at + nowSec*rate, torrent.PiecePriorityNow},
+		{at + nowSec*rate, at + nextSec*rate, torrent.PiecePriorityNext},
+		{at + nextSec*rate, at + readSec*rate, torrent.PiecePriorityReadahead},
+		{at + readSec*rate, min(size, at+aheadSec*rate), torrent.PiecePriorityHigh},
+	}
 	lt.wants.mu.Lock()
 	for p := 0; p < lt.t.NumPieces(); p++ {
 		var want torrent.PiecePriority
-		switch off := int64(p) * pieceLen; {
-		case p >= first && p <= last:
-			want = torrent.PiecePriorityNow
-		case off+pieceLen > at && off < at+highSec*rate:
-			want = torrent.PiecePriorityHigh
-		case off+pieceLen > at && off < at+aheadSec*rate:
-			want = torrent.PiecePriorityReadahead
+		for _, tier := range tiers {
+			if off(p, pieceLen) < tier.to && off(p+1, pieceLen) > tier.from && tier.prio > want {
+				want = tier.prio
+			}
 		}
 		if got := lt.wants.set[p]; got != want {
 			t.Errorf("piece %d (bytes %d to %d) has priority %v, want %v", p, off(p, pieceLen), off(p+1, pieceLen), got, want)
