@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -117,6 +118,7 @@ type Swarm struct {
 	conns    *conns                    // conns handed in by AddConn
 	closed   *closedConns              // peer conns anacrolix closed, waiting to be counted
 	kept     *keptList                 // what Restore adds again after a restart
+	fetch    *http.Client              // for AddURL
 	retired  map[string]TransportStats // bytes of removed torrents, under mu
 	wg       sync.WaitGroup
 }
@@ -167,6 +169,7 @@ func New(cfg Config) (*Swarm, error) {
 		dialBack: rate.NewLimiter(dialBackRate, dialBackBurst),
 		conns:    newConns(),
 		closed:   newClosedConns(),
+		fetch:    newFetchClient(),
 	}, nil
 }
 
@@ -348,9 +351,10 @@ func (s *Swarm) Port() int {
 	return s.cl.LocalPort()
 }
 
-// Add adds a magnet link, a .torrent file, or a file or folder to seed in
-// place, as the argument's form says. It waits for Run to start the
-// client.
+// Add adds a magnet link, an info hash alone (as its magnet), the
+// http(s):// URL of a .torrent, a .torrent file, or a file or folder to
+// seed in place, as the argument's form says. It waits for Run to start
+// the client.
 func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
 	if err := s.Up(ctx); err != nil {
 		return nil, err
@@ -358,6 +362,10 @@ func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
 	switch kindOf(arg) {
 	case argMagnet:
 		return s.AddMagnet(arg)
+	case argInfoHash:
+		return s.AddMagnet(infoHashMagnet(arg))
+	case argURL:
+		return s.AddURL(ctx, arg)
 	case argTorrentFile:
 		return s.AddTorrentFile(arg)
 	default:
@@ -420,6 +428,22 @@ func (s *Swarm) AddPath(ctx context.Context, path string) (*Torrent, error) {
 // it into the data dir. A file that is no torrent is ErrBadTorrentFile.
 func (s *Swarm) AddTorrentFile(path string) (*Torrent, error) {
 	mi, err := loadTorrentFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return s.AddMetainfo(mi)
+}
+
+// AddURL fetches the .torrent at the http(s):// URL u, within 30 s, at
+// most 10 MiB of it and through at most 5 redirects, and adds its torrent
+// as AddMetainfo does. Keep keeps its metainfo, not u: a restart needs no
+// network. A URL that cannot be fetched is ErrFetch; an answer that is no
+// .torrent is ErrBadTorrentFile.
+func (s *Swarm) AddURL(ctx context.Context, u string) (*Torrent, error) {
+	if _, _, err := s.client(); err != nil {
+		return nil, err
+	}
+	mi, err := loadTorrentURL(ctx, s.fetch, u, fetchTimeout)
 	if err != nil {
 		return nil, err
 	}
