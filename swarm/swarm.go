@@ -499,9 +499,21 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 		return nil, err
 	}
 	spec.InfoBytes = st.knownInfo(spec.InfoHash)
+	// The swarm dials the peer hints itself, within its bounds and again
+	// until the info comes (hints.go); anacrolix would dial them once.
+	hints, bad := parsePeerHints(spec.PeerAddrs)
+	spec.PeerAddrs = nil
+	_, had := s.Torrent(infohash.Hash(spec.InfoHash))
 	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
+	}
+	ih := infohash.Hash(t.InfoHash())
+	for _, b := range bad {
+		s.log.Warn("peer hint skipped", "infohash", ih, "hint", b)
+	}
+	if len(hints) > 0 && !had {
+		s.wg.Go(func() { s.dialHints(t, hints) })
 	}
 	s.wg.Go(func() {
 		select {
@@ -510,7 +522,7 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 			// A restart then knows the torrent's name and files at once,
 			// with no peer to ask.
 			if err := st.saveKnownInfo(t.InfoHash(), t.Metainfo().InfoBytes); err != nil {
-				s.log.Warn("keeping a magnet's info", "infohash", infohash.Hash(t.InfoHash()), "err", err)
+				s.log.Warn("keeping a magnet's info", "infohash", ih, "err", err)
 			}
 		case <-t.Closed():
 		}
