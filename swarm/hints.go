@@ -124,7 +124,9 @@ func (s *Swarm) dialHints(t *torrent.Torrent, hints []peerHint) {
 	refused := make(map[netip.AddrPort]bool)
 	for round := 0; ; round++ {
 		var peers []torrent.PeerInfo
+		named := false // a hint by name may have other addresses next round
 		for _, h := range hints {
+			named = named || h.host != ""
 			for _, addr := range s.resolveHint(h) {
 				if ok, why := s.mayDial(addr); !ok {
 					if !refused[addr] {
@@ -143,6 +145,9 @@ func (s *Swarm) dialHints(t *torrent.Torrent, hints []peerHint) {
 			// anacrolix skips an address it is connected or connecting to.
 			t.AddPeers(peers)
 			s.log.Debug("dialling peer hints", "infohash", ih, "peers", len(peers), "round", round)
+		}
+		if !named && len(refused) == len(hints) {
+			return // the node may dial none of them
 		}
 		wait := time.NewTimer(hintRetry(round))
 		select {
