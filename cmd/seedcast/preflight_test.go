@@ -1,8 +1,12 @@
 package main
 
 import (
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,5 +59,31 @@ func TestCheckArgs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServeNothingServed runs serve with one argument that passes the
+// checks at start but cannot be added, a URL that answers 404: the node
+// starts, says why the argument was skipped, and exits 1, not serving the
+// demo pilot in its place.
+func TestServeNothingServed(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	u := srv.URL + "/film.torrent"
+	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webrtcPort := udp.LocalAddr().(*net.UDPAddr).Port
+	udp.Close()
+	code, stderr := runCLI(t, nil, "serve", "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0",
+		"--bt-port=-1", "--webrtc-port", strconv.Itoa(webrtcPort), "--webrtc-interface", "lo",
+		"--no-dht", "--no-port-forwarding", u)
+	wantFix(t, code, 1, stderr, "nothing to serve", "no argument could be added", "give no argument to serve the demo pilot")
+	if !strings.Contains(stderr, `msg="argument skipped" arg=`+u) || !strings.Contains(stderr, "404 Not Found") {
+		t.Errorf("the log does not name %s with its reason:\n%s", u, stderr)
+	}
+	if strings.Contains(stderr, "seedcast-pilot") {
+		t.Errorf("the node served the demo pilot:\n%s", stderr)
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -52,7 +51,7 @@ func (n *node) addTorrents(ctx context.Context, g *errgroup.Group, cfg nodeConfi
 	}
 	added = append(added, restored...)
 	if len(added) == 0 && len(cfg.paths) > 0 {
-		return fmt.Errorf("none of the %d arguments could be served (their errors are above) and --data keeps nothing from earlier runs: fix them, or give no argument to serve the demo pilot", len(cfg.paths))
+		return errors.New("nothing to serve: no argument could be added (the errors above say why) and --data keeps nothing from earlier runs; fix them, or give no argument to serve the demo pilot")
 	}
 	if len(added) == 0 {
 		p, err := pilot.Install(cfg.swarm.DataDir)
