@@ -68,6 +68,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./infohash/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDeliveryReport$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzWireScanner$$' -fuzztime $(FUZZTIME) ./swarm/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePeerHints$$' -fuzztime $(FUZZTIME) ./swarm/
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeOK$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzRelayMessage$$' -fuzztime $(FUZZTIME) ./signaling/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckMagnet$$' -fuzztime $(FUZZTIME) ./admin/

@@ -73,6 +73,8 @@ func startSwarm(t *testing.T, cfg swarm.Config) *swarm.Swarm {
 	t.Helper()
 	cfg.DataDir, cfg.BTPort, cfg.ListenHost = t.TempDir(), -1, "127.0.0.1"
 	cfg.NoDHT, cfg.NoPortForwarding = true, true
+	// A node on loopback dials peers there, such as a magnet's x.pe hint.
+	cfg.DialLoopback = true
 	sw, err := swarm.New(cfg)
 	if err != nil {
 		t.Fatal(err)

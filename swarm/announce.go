@@ -70,8 +70,8 @@ func (s *Swarm) TCPPeer(ih infohash.Hash, local netip.Addr) (addr netip.AddrPort
 	return netip.AddrPortFrom(ip, uint16(s.Port())), t.Seeding(), true
 }
 
-// dialBackRate and dialBackBurst bound the dials Leecher starts, whatever
-// the HTTP tracker is told.
+// dialBackRate and dialBackBurst bound the dials Leecher and the peer
+// hints of magnets start, whatever the HTTP tracker is told.
 const (
 	dialBackRate  = 10 // per second
 	dialBackBurst = 20
@@ -80,13 +80,11 @@ const (
 // Leecher tells torrent ih of a native client still downloading it at
 // addr, so that the node dials it: some clients (Transmission among them)
 // never dial a peer on a loopback or martian address. The node dials as a
-// tracker's client would, and no more: never port 0, an unspecified or
-// multicast address, nor (unless Config.DialLoopback) a loopback or
-// link-local one, and at most dialBackRate a second.
+// tracker's client would, and no more: only addresses mayDial allows,
+// and at most dialBackRate a second, shared with the dials to magnets'
+// peer hints.
 func (s *Swarm) Leecher(ih infohash.Hash, addr netip.AddrPort) {
-	ip := addr.Addr()
-	if addr.Port() == 0 || ip.IsUnspecified() || ip.IsMulticast() ||
-		(ip.IsLoopback() || ip.IsLinkLocalUnicast()) && !s.cfg.DialLoopback {
+	if ok, _ := s.mayDial(addr); !ok {
 		return
 	}
 	if !s.dialBack.Allow() {

@@ -31,13 +31,20 @@ const MagnetForm = "magnet:?xt=urn:btih:<40 hex digits or 32 base32 letters>&dn=
 // few thousand files at 1 MiB pieces is a few MiB.
 const maxTorrentFileBytes = 64 << 20
 
-// CheckArg checks what Add would do with arg, without adding it: that a
-// magnet link reads, that a .torrent file is one, that a path exists.
+// CheckArg checks what Add would do with arg, without adding it and
+// without touching the network: that a magnet link reads, that a URL is
+// one Add can fetch, that a .torrent file is one, that a path exists. An
+// info hash alone is always good.
 func CheckArg(arg string) error {
 	switch kindOf(arg) {
 	case argMagnet:
 		_, err := parseMagnet(arg)
 		return err
+	case argURL:
+		_, err := parseTorrentURL(arg)
+		return err
+	case argInfoHash:
+		return nil
 	case argTorrentFile:
 		_, err := loadTorrentFile(arg)
 		return err
@@ -57,18 +64,38 @@ const (
 	argPath argKind = iota
 	argMagnet
 	argTorrentFile
+	argURL      // an http(s) URL of a .torrent
+	argInfoHash // a v1 info hash alone, taken as its magnet
 )
 
-// kindOf tells what Add takes arg for, by its form.
+// kindOf tells what Add takes arg for, by its form: a magnet link, an
+// http:// or https:// URL (of a .torrent), a v1 info hash as magnets
+// write it (40 hex digits or 32 base32 letters), a name ending in
+// .torrent, or else a file or folder. A file or folder that is there
+// under the name of an info hash (32 letters make one) is seeded, not
+// taken for a magnet.
 func kindOf(arg string) argKind {
+	lower := strings.ToLower(arg)
 	switch {
-	case strings.HasPrefix(strings.ToLower(arg), "magnet:"):
+	case strings.HasPrefix(lower, "magnet:"):
 		return argMagnet
-	case strings.HasSuffix(strings.ToLower(arg), ".torrent"):
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
+		return argURL
+	case isInfoHashText(arg) && !exists(arg):
+		return argInfoHash
+	case strings.HasSuffix(lower, ".torrent"):
 		return argTorrentFile
 	}
 	return argPath
 }
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// infoHashMagnet is the magnet link of a bare info hash.
+func infoHashMagnet(ih string) string { return "magnet:?xt=urn:btih:" + ih }
 
 // parseMagnet reads a magnet link with a v1 info hash. Its errors wrap
 // ErrBadMagnet, say what is wrong with uri, and show the form wanted.

@@ -57,6 +57,11 @@ func TestCheckArg(t *testing.T) {
 		{write("nopieces.torrent", []byte(np.String())), ErrBadTorrentFile},
 		{filepath.Join(dir, "gone.torrent"), os.ErrNotExist},
 		{filepath.Join(dir, "gone.mp4"), nil}, // checked by message below
+		{ih.HexString(), nil},
+		{"CZEGMBEVXVZHNQJ3HVR7J7A3WR4YGWVN", nil},
+		{"http://127.0.0.1:1/film.torrent", nil}, // not fetched
+		{"HTTPS://films.example.org/t?id=1", nil},
+		{"http:///film.torrent", ErrFetch},
 	} {
 		err := CheckArg(tc.arg)
 		switch {
@@ -74,6 +79,38 @@ func TestCheckArg(t *testing.T) {
 			t.Errorf("CheckArg(%q) = %v: it shows no form to follow", tc.arg, err)
 		case errors.Is(tc.want, ErrBadTorrentFile) && !strings.Contains(err.Error(), tc.arg):
 			t.Errorf("CheckArg(%q) = %v: it does not name the file", tc.arg, err)
+		}
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	dir := t.TempDir()
+	// 32 letters name a folder here, and so are no info hash.
+	folder := filepath.Join(dir, "abcdefghijklmnopqrstuvwxyzabcdef")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		arg  string
+		want argKind
+	}{
+		{"magnet:?xt=urn:btih:5eedca5700000000000000000000000000000001", argMagnet},
+		{"Magnet:?xt=urn:btih:5eedca5700000000000000000000000000000001", argMagnet},
+		{"http://films.example.org/film.torrent", argURL},
+		{"HTTPS://films.example.org/get?id=3", argURL},
+		{"5eedca5700000000000000000000000000000001", argInfoHash},
+		{"5EEDCA5700000000000000000000000000000001", argInfoHash},
+		{"CZEGMBEVXVZHNQJ3HVR7J7A3WR4YGWVN", argInfoHash},
+		{"czegmbevxvzhnqj3hvr7j7a3wr4ygwvn", argInfoHash},
+		{"abcdefghijklmnopqrstuvwxyzabcdef", argPath},
+		{"5eedca570000000000000000000000000000000", argPath}, // 39 digits
+		{"film.torrent", argTorrentFile},
+		{"ftp://films.example.org/film.torrent", argTorrentFile},
+		{"film.mp4", argPath},
+	} {
+		if got := kindOf(tc.arg); got != tc.want {
+			t.Errorf("kindOf(%q) = %d, want %d", tc.arg, got, tc.want)
 		}
 	}
 }

@@ -99,6 +99,18 @@ func openKept(dir string) (*keptList, error) {
 	return k, nil
 }
 
+// HasKept reports whether the data dir dir keeps torrents for Restore to
+// add, without starting anything: for a command line that wants to know
+// whether a node would have something to serve. A damaged list is an
+// error, as Run would find.
+func HasKept(dir string) (bool, error) {
+	k, err := openKept(dir)
+	if err != nil {
+		return false, fmt.Errorf("swarm: %w", err)
+	}
+	return len(k.list()) > 0, nil
+}
+
 func (e keptEntry) validate() error {
 	if _, err := infohash.Parse(e.InfoHash); err != nil {
 		return fmt.Errorf("bad info hash %q", e.InfoHash)

@@ -23,13 +23,25 @@ type Bar interface {
 	Finish(complete bool)
 }
 
-// progressEvery is how often a LogMeter logs a task, and how soon a
-// magnet waiting for its info first says so; it says so again after twice
-// as long each time, up to every maxWaitLogEvery.
-const (
-	progressEvery   = 5 * time.Second
-	maxWaitLogEvery = time.Minute
-)
+// progressEvery is how often a LogMeter logs a task.
+const progressEvery = 5 * time.Second
+
+// infoWaitLogs are the waits at which a magnet waiting for its info says
+// so, and infoWaitLogEvery how often it says so after the last: soon
+// enough that a user who just started the node sees why nothing plays,
+// rarely enough that a magnet nobody seeds does not fill the log.
+var infoWaitLogs = []time.Duration{5 * time.Second, 15 * time.Second, time.Minute}
+
+const infoWaitLogEvery = 5 * time.Minute
+
+// infoWaitLogAt returns the wait at which line n (from 0) of a magnet's
+// wait for its info is due.
+func infoWaitLogAt(n int) time.Duration {
+	if n < len(infoWaitLogs) {
+		return infoWaitLogs[n]
+	}
+	return infoWaitLogs[len(infoWaitLogs)-1] + time.Duration(n-len(infoWaitLogs)+1)*infoWaitLogEvery
+}
 
 // fetchTick is how often a fetch's progress is read for its Bar.
 const fetchTick = 500 * time.Millisecond
@@ -73,12 +85,13 @@ func (b *logBar) Finish(complete bool) {
 
 // watchFetch shows the fetch of t, a torrent added by magnet or .torrent
 // file, on the swarm's Meter until it is complete or closed. While a
-// magnet's info has not come, it logs how many peers it waits on and for
-// how long: after progressEvery, then less and less often.
+// magnet's info has not come, it logs how many peers it found and is
+// connected to, and how long it has waited: at the waits infoWaitLogAt
+// says.
 func (s *Swarm) watchFetch(t *Torrent) {
 	tick := time.NewTicker(fetchTick)
 	defer tick.Stop()
-	lastWait, waitEvery := t.added, progressEvery
+	waitLogs := 0
 	var bar Bar
 	for {
 		select {
@@ -90,10 +103,12 @@ func (s *Swarm) watchFetch(t *Torrent) {
 		case <-tick.C:
 		}
 		if !t.haveInfo() {
-			if time.Since(lastWait) >= waitEvery {
-				lastWait, waitEvery = time.Now(), min(2*waitEvery, maxWaitLogEvery)
+			if waited := time.Since(t.added); waited >= infoWaitLogAt(waitLogs) {
+				for waited >= infoWaitLogAt(waitLogs) { // once, after a suspend too
+					waitLogs++
+				}
 				s.log.Info("waiting for the torrent's info", "infohash", t.ih, "peers", t.Peers(),
-					"waited", time.Since(t.added).Round(time.Second))
+					"peers_found", t.PeersFound(), "waited", waited.Round(time.Second))
 			}
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -119,6 +120,7 @@ type Swarm struct {
 	closed   *closedConns              // peer conns anacrolix closed, waiting to be counted
 	pace     pacer                     // peers' request queues
 	kept     *keptList                 // what Restore adds again after a restart
+	fetch    *http.Client              // for AddURL
 	retired  map[string]TransportStats // bytes of removed torrents, under mu
 	wg       sync.WaitGroup
 }
@@ -169,6 +171,7 @@ func New(cfg Config) (*Swarm, error) {
 		dialBack: rate.NewLimiter(dialBackRate, dialBackBurst),
 		conns:    newConns(),
 		closed:   newClosedConns(),
+		fetch:    newFetchClient(),
 	}, nil
 }
 
@@ -357,9 +360,10 @@ func (s *Swarm) Port() int {
 	return s.cl.LocalPort()
 }
 
-// Add adds a magnet link, a .torrent file, or a file or folder to seed in
-// place, as the argument's form says. It waits for Run to start the
-// client.
+// Add adds a magnet link, an info hash alone (as its magnet), the
+// http(s):// URL of a .torrent, a .torrent file, or a file or folder to
+// seed in place, as the argument's form says. It waits for Run to start
+// the client.
 func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
 	if err := s.Up(ctx); err != nil {
 		return nil, err
@@ -367,6 +371,10 @@ func (s *Swarm) Add(ctx context.Context, arg string) (*Torrent, error) {
 	switch kindOf(arg) {
 	case argMagnet:
 		return s.AddMagnet(arg)
+	case argInfoHash:
+		return s.AddMagnet(infoHashMagnet(arg))
+	case argURL:
+		return s.AddURL(ctx, arg)
 	case argTorrentFile:
 		return s.AddTorrentFile(arg)
 	default:
@@ -435,6 +443,22 @@ func (s *Swarm) AddTorrentFile(path string) (*Torrent, error) {
 	return s.AddMetainfo(mi)
 }
 
+// AddURL fetches the .torrent at the http(s):// URL u, within 30 s, at
+// most 10 MiB of it and through at most 5 redirects, and adds its torrent
+// as AddMetainfo does. Keep keeps its metainfo, not u: a restart needs no
+// network. A URL that cannot be fetched is ErrFetch; an answer that is no
+// .torrent is ErrBadTorrentFile.
+func (s *Swarm) AddURL(ctx context.Context, u string) (*Torrent, error) {
+	if _, _, err := s.client(); err != nil {
+		return nil, err
+	}
+	mi, err := loadTorrentURL(ctx, s.fetch, u, fetchTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return s.AddMetainfo(mi)
+}
+
 // AddTorrent adds the torrent of the bytes of a .torrent, downloading it
 // into the data dir. Bytes that are no torrent are ErrBadTorrentFile.
 func (s *Swarm) AddTorrent(b []byte) (*Torrent, error) {
@@ -484,9 +508,21 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 		return nil, err
 	}
 	spec.InfoBytes = st.knownInfo(spec.InfoHash)
+	// The swarm dials the peer hints itself, within its bounds and again
+	// until the info comes (hints.go); anacrolix would dial them once.
+	hints, bad := parsePeerHints(spec.PeerAddrs)
+	spec.PeerAddrs = nil
+	_, had := s.Torrent(infohash.Hash(spec.InfoHash))
 	t, trackers, webseeds, err := s.addSpec(cl, spec)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: add magnet: %w", err)
+	}
+	ih := infohash.Hash(t.InfoHash())
+	for _, b := range bad {
+		s.log.Warn("peer hint skipped", "infohash", ih, "hint", b)
+	}
+	if len(hints) > 0 && !had {
+		s.wg.Go(func() { s.dialHints(t, hints) })
 	}
 	s.wg.Go(func() {
 		select {
@@ -495,7 +531,7 @@ func (s *Swarm) AddMagnet(uri string) (*Torrent, error) {
 			// A restart then knows the torrent's name and files at once,
 			// with no peer to ask.
 			if err := st.saveKnownInfo(t.InfoHash(), t.Metainfo().InfoBytes); err != nil {
-				s.log.Warn("keeping a magnet's info", "infohash", infohash.Hash(t.InfoHash()), "err", err)
+				s.log.Warn("keeping a magnet's info", "infohash", ih, "err", err)
 			}
 		case <-t.Closed():
 		}

@@ -51,10 +51,12 @@ func TestPieceLength(t *testing.T) {
 	}
 }
 
-// testConfig is a swarm that sends nothing beyond loopback.
+// testConfig is a swarm that sends nothing beyond loopback, and so dials
+// peers there (the peer hints of magnets among them).
 func testConfig(t *testing.T, dataDir string) Config {
 	return Config{
 		DataDir:          dataDir,
+		DialLoopback:     true,
 		BTPort:           -1,
 		ListenHost:       "127.0.0.1",
 		NoDHT:            true,

@@ -178,9 +178,19 @@ type Stats struct {
 	Progress       float64                   `json:"progress"`
 	Seeding        bool                      `json:"seeding"`
 	Transports     map[string]TransportStats `json:"transports"`
+	// WaitingForInfo is set while the torrent's info has not come (a
+	// magnet looking for peers).
+	WaitingForInfo bool `json:"waiting_for_info"`
 	// InfoWaitSeconds is how long the node has waited for the torrent's
-	// info, while it has not come (a magnet); 0 once it has.
+	// info, while it has not come; 0 once it has.
 	InfoWaitSeconds float64 `json:"info_wait_seconds"`
+	// WaitingSince is when the node began to wait for the info, while it
+	// has not come.
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
+	// PeersFound is the peers the node knows of for the torrent:
+	// connected, being dialled, and found (by trackers, the DHT, peer
+	// exchange or the magnet's hints) and waiting to be dialled.
+	PeersFound int `json:"peers_found"`
 }
 
 // TransportStats counts the peers connected over one transport, and the
@@ -210,8 +220,11 @@ func (t *Torrent) Stats() Stats {
 		}
 		st.Seeding = t.Seeding()
 	} else {
+		st.WaitingForInfo = true
 		st.InfoWaitSeconds = time.Since(t.added).Seconds()
+		st.WaitingSince = t.added.UTC().Truncate(time.Millisecond)
 	}
+	st.PeersFound = t.PeersFound()
 	for _, pc := range t.t.PeerConns() {
 		name := transportName(pc.Network)
 		ps := pc.Stats()
@@ -331,3 +344,7 @@ func (t *Torrent) InfoWait() time.Duration {
 
 // Peers returns the number of peers connected to t, over every transport.
 func (t *Torrent) Peers() int { return len(t.t.PeerConns()) }
+
+// PeersFound returns the number of peers the node knows of for t:
+// connected, being dialled, or waiting to be dialled.
+func (t *Torrent) PeersFound() int { return t.t.Stats().TotalPeers }

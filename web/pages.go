@@ -531,11 +531,20 @@ func (s *Server) serveEmbed(w http.ResponseWriter, r *http.Request) error {
 // pendingView is the page of a torrent whose info is not known yet.
 type pendingView struct {
 	torrentView
-	// Waiting says for how many peers and how long the node has waited.
-	Waiting string
+	// Found and Waited say how many peers the node found and how long it
+	// has waited.
+	Found, Waited string
+	// Stuck is set once the node has waited long enough (stuckAfter) for
+	// the page to say what to try.
+	Stuck bool
 	// Embed is set in another site's iframe: no masthead.
 	Embed bool
 }
+
+// stuckAfter is how long a magnet waits for its info before its page
+// says what to try: web/src/pending.ts's stuckSeconds. Peers found by a
+// tracker or a hint send the info within seconds; the DHT may take tens.
+const stuckAfter = time.Minute
 
 // renderPending answers for a torrent whose info is not known yet (a
 // magnet still looking for peers): the page says what the node waits on,
@@ -547,13 +556,22 @@ func (s *Server) renderPending(w http.ResponseWriter, tv torrentView, embed bool
 		frameAncestors = "*"
 	}
 	return s.render(w, http.StatusServiceUnavailable, "pending", frameAncestors,
-		pendingView{torrentView: tv, Waiting: waiting(tv.T.Peers, tv.T.InfoWait), Embed: embed})
+		pendingView{torrentView: tv, Found: strconv.Itoa(tv.T.PeersFound) + " found", Waited: waited(tv.T.InfoWait),
+			Stuck: tv.T.InfoWait >= stuckAfter, Embed: embed})
 }
 
-// waiting says what a torrent without its info waits on; web/src/pending.ts
-// says the same as it polls.
-func waiting(peers int, d time.Duration) string {
-	return fmt.Sprintf("Waiting for the torrent's info from %s for %s.", plural(peers, "peer", "peers"), d.Round(time.Second))
+// waited says how long a torrent has waited for its info: "12 s",
+// "3 min 5 s", "2 h 10 min"; web/src/pending.ts says it the same way as
+// it counts on.
+func waited(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d s", s)
+	case s < 3600:
+		return fmt.Sprintf("%d min %d s", s/60, s%60)
+	}
+	return fmt.Sprintf("%d h %d min", s/3600, s%3600/60)
 }
 
 // cardView is a torrent in the library.

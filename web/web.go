@@ -57,11 +57,12 @@ type Torrent struct {
 	ViewerShare float64
 	// Viewers is the number of pages watching it now.
 	Viewers int
-	// Peers is the number of peers the node is connected to for it;
-	// InfoWait how long the node has waited for its info, while Files is
-	// nil (a magnet).
-	Peers    int
-	InfoWait time.Duration
+	// Peers is the number of peers the node is connected to for it, and
+	// PeersFound those it knows of, connected or not; InfoWait how long
+	// the node has waited for its info, while Files is nil (a magnet).
+	Peers      int
+	PeersFound int
+	InfoWait   time.Duration
 }
 
 // Library is the set of torrents the node serves.

@@ -133,7 +133,7 @@ func testLibrary(t testing.TB) *fakeLibrary {
 				file("Night Train/still-02.png", 86165),
 			),
 			torrent(evilIH, evilName, file(evilName+"/"+evilName+".mp4", 10), file(evilName+"/cover.png", 10)),
-			{InfoHash: mustHash(magnetIH), Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH, Peers: 3, InfoWait: 75 * time.Second},
+			{InfoHash: mustHash(magnetIH), Name: magnetIH, Magnet: "magnet:?xt=urn:btih:" + magnetIH, Peers: 3, PeersFound: 4, InfoWait: 75 * time.Second},
 			torrent(docsIH, "papers", file("papers/a.pdf", 1000), file("papers/readme.txt", 10)),
 		},
 		content: map[string][]byte{
@@ -281,7 +281,9 @@ func TestPages(t *testing.T) {
 		{path: "/watch/" + evilIH, code: 200, notWant: []string{"<script>alert", "<img src=x"}, want: []string{"&lt;/script&gt;&lt;script&gt;alert(1)"}},
 		{path: "/", code: 200, notWant: []string{"<script>alert", "<img src=x"}},
 		{path: "/watch/" + magnetIH, code: 503, want: []string{"still fetching the torrent's metadata",
-			"Waiting for the torrent&#39;s info from 3 peers for 1m15s.", `src="/assets/pending.`, `data-ih="` + magnetIH + `"`}, notWant: []string{`http-equiv="refresh"`}},
+			`Looking for peers: 4 found</span>, <span data-role="waited">1 min 15 s</span>`, `role="status" aria-live="polite"`,
+			`<p class="hint" data-role="stuck">Nothing yet after a minute`, `src="/assets/pending.`, `data-ih="` + magnetIH + `"`},
+			notWant: []string{`http-equiv="refresh"`}},
 		{path: "/watch/" + strings.Repeat("ab", 20), code: 404, want: []string{"No torrent abababababababababababababababababababab on this node."}},
 		{path: "/embed/" + strings.Repeat("ab", 20), code: 404, want: []string{"No torrent"}},
 		{path: "/watch/xyz", code: 400, want: []string{"bad info hash &#34;xyz&#34;"}},
@@ -815,6 +817,23 @@ func TestP2PMinViewers(t *testing.T) {
 		}
 		if !tc.p2p && tc.query == "" && !strings.Contains(body, `"p2pOff":"peer-to-peer starts once 3 people watch"`) {
 			t.Errorf("%d viewers: the page data do not say why P2P is off", tc.viewers)
+		}
+	}
+}
+
+func TestWaited(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0 s"},
+		{12400 * time.Millisecond, "12 s"},
+		{59600 * time.Millisecond, "1 min 0 s"},
+		{75 * time.Second, "1 min 15 s"},
+		{time.Hour + 10*time.Minute + 5*time.Second, "1 h 10 min"},
+	} {
+		if got := waited(tc.d); got != tc.want {
+			t.Errorf("waited(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }

@@ -20,12 +20,39 @@ func (c *serveCmd) preflight(cfg nodeConfig) error {
 	if err := checkInterfaces(c.WebRTCIface); err != nil {
 		return err
 	}
+	return checkArgs(cfg)
+}
+
+// checkArgs refuses serve's arguments at once when none of them can be
+// served and the data dir keeps nothing from earlier runs: the node would
+// have nothing to serve (the demo pilot stands in only when no argument
+// is given). Otherwise a bad argument is reported and skipped as the node
+// adds the rest (addTorrents).
+func checkArgs(cfg nodeConfig) error {
+	if len(cfg.paths) == 0 {
+		return nil
+	}
+	var errs []error
 	for _, p := range cfg.paths {
 		if err := swarm.CheckArg(p); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	if len(errs) < len(cfg.paths) {
+		return nil
+	}
+	kept, err := swarm.HasKept(cfg.swarm.DataDir)
+	if err != nil || kept {
+		return err
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Errorf("none of the %d arguments can be served, so there is nothing to serve: %s", len(errs), strings.Join(msgs, "; "))
 }
 
 // checkDataDir makes the data dir if need be and checks that this user can

@@ -28,7 +28,7 @@ type serveCmd struct {
 	acmeFlags
 	turnFlags
 	debugFlags
-	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files or magnet links (none: the built-in demo pilot)."`
+	Paths []string `arg:"" optional:"" name:"path" help:"Files, folders, .torrent files, http(s) URLs of .torrent files, magnet links (x.pe peer hints are dialled until the info comes) or info hashes alone. One that cannot be served is reported and skipped; serve fails only if none can and --data keeps nothing from earlier runs. None: the built-in demo pilot."`
 
 	Data             string   `default:"${data_default}" env:"SEEDCAST_DATA" help:"State dir: piece completion, hashed info, peer id, downloads."`
 	BTPort           int      `name:"bt-port" default:"6881" env:"SEEDCAST_BT_PORT" help:"BitTorrent TCP and uTP port."`

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
 	"sync"
 
@@ -15,17 +17,24 @@ import (
 )
 
 // addTorrents adds what the node serves at start: the command line's
-// torrents, which stop the node if one cannot be added and are kept, then
-// those kept in --data from earlier runs, command line and admin API
-// alike, less those already added. With neither, it seeds the demo pilot,
-// which is not kept: it is a stand-in for a node that serves nothing yet.
-// Each is printed once its info is known.
+// torrents, which are kept, then those kept in --data from earlier runs,
+// command line and admin API alike, less those already added. An argument
+// that cannot be added is logged, naming it and why, and skipped. With
+// neither arguments nor kept torrents, it seeds the demo pilot, which is
+// not kept: it is a stand-in for a node that serves nothing yet. With
+// arguments of which none could be added and nothing kept, it fails: the
+// pilot is no stand-in for what was asked. Each torrent is printed once
+// its info is known.
 func (n *node) addTorrents(ctx context.Context, g *errgroup.Group, cfg nodeConfig) error {
 	var added []*swarm.Torrent
 	for _, p := range cfg.paths {
-		t, err := n.sw.Add(ctx, p)
+		t, err := n.addArg(ctx, p)
 		if err != nil {
-			return err
+			if ctx.Err() != nil || errors.Is(err, swarm.ErrStopped) {
+				return err
+			}
+			n.log.Error("argument skipped", "arg", redactArg(p), "err", err)
+			continue
 		}
 		if err := n.sw.Keep(t); err != nil {
 			return err
@@ -41,6 +50,9 @@ func (n *node) addTorrents(ctx context.Context, g *errgroup.Group, cfg nodeConfi
 		n.log.Info("torrents restored", "count", len(restored))
 	}
 	added = append(added, restored...)
+	if len(added) == 0 && len(cfg.paths) > 0 {
+		return errors.New("nothing to serve: no argument could be added (the errors above say why) and --data keeps nothing from earlier runs; fix them, or give no argument to serve the demo pilot")
+	}
 	if len(added) == 0 {
 		p, err := pilot.Install(cfg.swarm.DataDir)
 		if err != nil {
@@ -61,6 +73,23 @@ func (n *node) addTorrents(ctx context.Context, g *errgroup.Group, cfg nodeConfi
 		})
 	}
 	return nil
+}
+
+// addArg adds one argument of the command line, checked first as
+// preflight checked it, for its clearer errors.
+func (n *node) addArg(ctx context.Context, arg string) (*swarm.Torrent, error) {
+	if err := swarm.CheckArg(arg); err != nil {
+		return nil, err
+	}
+	return n.sw.Add(ctx, arg)
+}
+
+// redactArg is arg for a log line: a URL without its password.
+func redactArg(arg string) string {
+	if u, err := url.Parse(arg); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return arg
 }
 
 // announcers runs a tracker client for the tracker of this process and one

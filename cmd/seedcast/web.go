@@ -48,6 +48,7 @@ func (l webLibrary) describe(t *swarm.Torrent) web.Torrent {
 		Magnet:     t.Magnet(),
 		TorrentURL: l.base + "/torrents/" + ih.String() + ".torrent",
 		Peers:      t.Peers(),
+		PeersFound: t.PeersFound(),
 		InfoWait:   t.InfoWait(),
 	}
 	if o, ok := l.pl.Offload(ih); ok {
