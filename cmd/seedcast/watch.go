@@ -46,7 +46,7 @@ type watchCmd struct {
 // watchShutdown bounds the HTTP server's graceful stop: the player's
 // open streams would otherwise hold it for serve's 5 s, and watch stops
 // within 2 s of a Ctrl-C.
-const watchShutdown = time.Second
+const watchShutdown = 500 * time.Millisecond
 
 // dataDir returns the state dir of the node: --data, else with --keep
 // serve's default, else a new temporary dir, which temp says to remove on
