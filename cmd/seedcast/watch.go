@@ -129,17 +129,18 @@ func (c *watchCmd) Run(ctx context.Context, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	var atOnce func() // what a second Ctrl-C still does
 	if temp {
 		defer func() {
 			if rerr := os.RemoveAll(dir); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("removing the temporary --data %s: %w", dir, rerr))
 			}
 		}()
-		stop := exitOnSecondSignal(ctx, dir)
-		defer stop()
+		atOnce = func() { os.RemoveAll(dir) }
 	} else if err := checkDataDir(dir); err != nil {
 		return err
 	}
+	defer exitOnSecondSignal(ctx, log, atOnce)()
 	ln, err := listen(c.Addr, "--addr or SEEDCAST_WATCH_ADDR")
 	if err != nil {
 		return err
@@ -206,10 +207,10 @@ func freeUDPPort() (int, error) {
 }
 
 // exitOnSecondSignal makes a second Ctrl-C (or SIGTERM), once ctx is done
-// by the first, remove the temporary dir and end the process at once,
-// with status 130, instead of waiting for the node to stop. stop undoes
-// it.
-func exitOnSecondSignal(ctx context.Context, tempDir string) (stop func()) {
+// by the first, run atOnce (if set) and end the process at once with
+// status 130, instead of waiting for the node to stop; it says so when
+// the first comes. stop undoes it.
+func exitOnSecondSignal(ctx context.Context, log *slog.Logger, atOnce func()) (stop func()) {
 	sig := make(chan os.Signal, 1)
 	done := make(chan struct{})
 	var mu sync.Mutex // orders Notify before Stop
@@ -221,10 +222,13 @@ func exitOnSecondSignal(ctx context.Context, tempDir string) (stop func()) {
 			return
 		}
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		log.Info("stopping; Ctrl-C again stops at once")
 		go func() {
 			select {
 			case <-sig:
-				os.RemoveAll(tempDir)
+				if atOnce != nil {
+					atOnce()
+				}
 				os.Exit(130)
 			case <-done:
 			}

@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -356,6 +360,9 @@ func TestWatch(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("watch still runs 10 s after Ctrl-C:\n%s", stderr)
 		}
+		if !strings.Contains(stderr.String(), `msg="stopping; Ctrl-C again stops at once"`) {
+			t.Errorf("watch does not say that a second Ctrl-C stops it at once:\n%s", stderr)
+		}
 		return stderr
 	}
 
@@ -389,4 +396,70 @@ func TestWatch(t *testing.T) {
 			t.Errorf("the kept film: %d bytes (%v), want the film", len(got), err)
 		}
 	})
+}
+
+// secondSignalEnv, set, makes TestSecondSignal the child it runs: a
+// process that stops on a first SIGINT as main does, and then waits.
+const secondSignalEnv = "SEEDCAST_TEST_SECOND_SIGNAL_DIR"
+
+// TestSecondSignal runs this test binary as a child that stops slowly on
+// Ctrl-C, and sends it two: after the first it says a second stops it at
+// once, and after the second it exits with status 130 at once, its
+// temporary dir removed.
+func TestSecondSignal(t *testing.T) {
+	if dir := os.Getenv(secondSignalEnv); dir != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		context.AfterFunc(ctx, stop)
+		log := slog.New(slog.NewTextHandler(os.Stdout, nil))
+		defer exitOnSecondSignal(ctx, log, func() { os.RemoveAll(dir) })()
+		fmt.Println("ready")
+		<-ctx.Done()
+		time.Sleep(time.Minute) // a node that takes its time to stop
+		return
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSignal$")
+	cmd.Env = append(os.Environ(), secondSignalEnv+"="+dir)
+	var out testnet.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitOut := func(s string) {
+		t.Helper()
+		if err := testnet.WaitFor(10*time.Second, func() error {
+			if !strings.Contains(out.String(), s) {
+				return fmt.Errorf("the child has not said %q:\n%s", s, out.String())
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitOut("ready\n")
+	cmd.Process.Signal(os.Interrupt)
+	waitOut(`msg="stopping; Ctrl-C again stops at once"`)
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+			t.Errorf("after a second Ctrl-C the child exited with %v, want status 130:\n%s", err, out.String())
+		}
+		if took := time.Since(sent); took > time.Second {
+			t.Errorf("the child exited %v after the second Ctrl-C, want at once", took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the child still runs 10 s after a second Ctrl-C:\n%s", out.String())
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the temporary dir after a second Ctrl-C: %v, want it gone", err)
+	}
 }
