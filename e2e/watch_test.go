@@ -62,7 +62,11 @@ func TestWatchCommand(t *testing.T) {
 	tmp := t.TempDir()
 	magnet := "magnet:?xt=urn:btih:" + ih + "&x.pe=" + seed.Addr
 	cmd := tn.Command(context.WithoutCancel(ctx), "fan", seedcastBin, "watch", "--no-dht", "--no-port-forwarding", "--open", magnet)
-	cmd.Env = append(testnet.CleanEnv(), "TMPDIR="+tmp, "BROWSER="+browser)
+	// The race detector sleeps a second at exit (atexit_sleep_ms=1000)
+	// for late reports: half of the 2 s a stop may take, none of it
+	// watch's.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(testnet.CleanEnv(), "TMPDIR="+tmp, "BROWSER="+browser, "GORACE="+gorace)
 	w := testnet.Start(t, "seedcast watch in fan", cmd)
 	start := time.Now()
 
@@ -96,24 +100,27 @@ func TestWatchCommand(t *testing.T) {
 	t.Logf("first frame %v, past %.0f s %v after navigating; mode %s; from the node %d bytes over WebRTC and %d over HTTP",
 		st.firstFrame.Round(time.Millisecond), playedSec, st.played.Round(time.Millisecond), st.Mode, st.RTC, st.HTTP)
 
-	// The fetch takes about a third of the film's length: long enough
-	// for a progress line or two before watch says it is complete.
-	complete := regexp.MustCompile(`msg="film complete; seeding on to its peers until Ctrl-C" name=film\.mp4 peers=\d+`)
+	// watch logs its progress every 5 s while it fetches, which takes
+	// about a third of the film's length at the seeder's rate; Ctrl-C
+	// comes as soon as it has, most likely while it still fetches and
+	// the page streams: the hardest time to stop.
+	progress := regexp.MustCompile(`msg=watching name=film\.mp4 peers=[1-9]\d* done_bytes=\d+ total_bytes=` + fmt.Sprint(film.Size) +
+		` percent=[\d.]+ down_bytes_per_second=[1-9]\d* up_bytes_per_second=\d+ ready_from_start_bytes=\d+`)
 	err = testnet.Poll(ctx, w, func(context.Context) error {
-		if !complete.MatchString(w.Output().String()) {
-			return errors.New("watch has not said that the film is complete")
+		if !progress.MatchString(w.Output().String()) {
+			return errors.New("watch has logged no progress line with peers and a download rate")
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	progress := regexp.MustCompile(`msg=watching name=film\.mp4 peers=[1-9]\d* done_bytes=\d+ total_bytes=` + fmt.Sprint(film.Size) +
-		` percent=[\d.]+ down_bytes_per_second=[1-9]\d* up_bytes_per_second=\d+ ready_from_start_bytes=\d+`)
-	if lines := progress.FindAllString(w.Output().String(), -1); len(lines) == 0 {
-		t.Errorf("watch logged no progress line with peers and a download rate while it fetched")
+	t.Logf("progress: %s", progress.FindString(w.Output().String()))
+	complete := regexp.MustCompile(`msg="film complete; seeding on to its peers until Ctrl-C" name=film\.mp4 peers=\d+`)
+	if complete.MatchString(w.Output().String()) {
+		t.Log("Ctrl-C once watch has the whole film")
 	} else {
-		t.Logf("%d progress lines, the first: %s", len(lines), lines[0])
+		t.Log("Ctrl-C while watch still fetches")
 	}
 
 	stop := time.Now()
@@ -129,6 +136,9 @@ func TestWatchCommand(t *testing.T) {
 		t.Errorf("watch exited after Ctrl-C with %v, want status 0", err)
 	default:
 		t.Logf("watch exited with status 0 %v after Ctrl-C", took.Round(time.Millisecond))
+	}
+	if !strings.Contains(w.Output().String(), `msg="stopping; Ctrl-C again stops at once"`) {
+		t.Error("watch does not say, at Ctrl-C, that a second one stops it at once")
 	}
 	if w.Exited() {
 		if left, _ := os.ReadDir(tmp); len(left) != 0 {
