@@ -79,26 +79,37 @@ type httpServer struct {
 	// redirects to base and answers ACME HTTP-01 challenges.
 	redirectAddr string
 	base         *url.URL
+	// ln, if set, is the listener to serve on, opened by the caller (to
+	// learn a free port before the node is made), in place of one on
+	// flags.Addr; Run closes it.
+	ln net.Listener
+	// shutdown bounds the graceful shutdown; zero means shutdownWait.
+	shutdown time.Duration
 }
 
 // shutdownWait bounds a graceful shutdown; then open conns are cut.
 const shutdownWait = 5 * time.Second
 
 // Run listens and serves until ctx is done, then shuts down within
-// shutdownWait. Hijacked conns (the tracker's WebSockets) are the
+// shutdownWait (or h.shutdown). Hijacked conns (the tracker's WebSockets) are the
 // tracker's to close. It returns nil after a clean stop.
 func (h *httpServer) Run(ctx context.Context) error {
 	tlsCfg, err := h.tlsConfig()
+	var proxies proxies
+	if err == nil {
+		proxies, err = parseProxies(h.flags.TrustedProxy)
+	}
 	if err != nil {
+		if h.ln != nil {
+			h.ln.Close()
+		}
 		return err
 	}
-	proxies, err := parseProxies(h.flags.TrustedProxy)
-	if err != nil {
-		return err
-	}
-	ln, err := listen(h.flags.Addr, "--addr or SEEDCAST_ADDR")
-	if err != nil {
-		return err
+	ln := h.ln
+	if ln == nil {
+		if ln, err = listen(h.flags.Addr, "--addr or SEEDCAST_ADDR"); err != nil {
+			return err
+		}
 	}
 	var redirect net.Listener
 	if h.redirectAddr != "" {
@@ -139,7 +150,7 @@ func (h *httpServer) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("http: %w", err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	sctx, cancel := context.WithTimeout(context.Background(), cmp.Or(h.shutdown, shutdownWait))
 	defer cancel()
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil {

@@ -26,6 +26,7 @@ type cli struct {
 	LogFormat string     `name:"log-format" env:"SEEDCAST_LOG_FORMAT" enum:"text,json" default:"text" help:"Log format: text (key=value) or json (one object a line)."`
 
 	Serve       serveCmd       `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
+	Watch       watchCmd       `cmd:"" help:"Stream a magnet or .torrent from its swarm into the local player while it downloads: prints the watch URL, shows progress, seeds while it runs; Ctrl-C stops it."`
 	Create      createCmd      `cmd:"" help:"Write a .torrent for a file or folder."`
 	Tracker     trackerCmd     `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the node on this machine answers /healthz with 200 OK (a container's HEALTHCHECK)."`

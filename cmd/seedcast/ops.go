@@ -21,6 +21,9 @@ import (
 type adminConfig struct {
 	token string   // "" to use the one kept in --data
 	roots []string // resolved
+	// off leaves the admin API out: watch's node is one viewer's, and
+	// its --data may be a temporary dir where a token would be lost.
+	off bool
 }
 
 // adminConfig checks the admin flags, naming the flag of a bad value.
@@ -66,6 +69,9 @@ func newOps(n *node, cfg nodeConfig) (*ops, error) {
 		return nil, err
 	}
 	n.mux.Handle("GET /metrics", m.Handler())
+	if cfg.admin.off {
+		return o, nil
+	}
 
 	token := cfg.admin.token
 	if token == "" {

@@ -78,16 +78,7 @@ func (t *terminal) Stop() {
 
 // Start is the swarm.Meter of the terminal.
 func (t *terminal) Start(task, name string, total int64) swarm.Bar {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.done {
-		return nopBar{}
-	}
-	if t.p == nil {
-		t.p = mpb.New(mpb.WithOutput(t.out), mpb.WithWidth(80))
-	}
-	t.active++
-	b := t.p.AddBar(total,
+	return t.add(total,
 		mpb.PrependDecorators(
 			decor.Name(task+" ", decor.WCSyncSpaceR),
 			decor.Name(name, decor.WCSyncSpaceR),
@@ -99,7 +90,32 @@ func (t *terminal) Start(task, name string, total int64) swarm.Bar {
 			decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO, decor.WCSyncSpace), "done"),
 		),
 	)
-	return &termBar{t: t, b: b}
+}
+
+// StartLine shows a bar of name, total bytes, followed by the text line
+// returns, read again at each redraw from mpb's goroutine.
+func (t *terminal) StartLine(name string, total int64, line func() string) swarm.Bar {
+	return t.add(total,
+		mpb.PrependDecorators(
+			decor.Name(name, decor.WCSyncSpaceR),
+			decor.Percentage(decor.WCSyncSpace),
+		),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return line() })),
+	)
+}
+
+// add shows a new bar of total with opts, or nothing once Stop has run.
+func (t *terminal) add(total int64, opts ...mpb.BarOption) swarm.Bar {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return nopBar{}
+	}
+	if t.p == nil {
+		t.p = mpb.New(mpb.WithOutput(t.out), mpb.WithWidth(80))
+	}
+	t.active++
+	return &termBar{t: t, b: t.p.AddBar(total, opts...)}
 }
 
 type termBar struct {

@@ -174,18 +174,8 @@ func (c *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	hs := &httpServer{flags: c.httpFlags, handler: n.mux, log: log, listening: func(a net.Addr) {
 		log.Info("http listening", "addr", a.String(), "public_url", cfg.base.String())
 	}, acme: cfg.acme, acmeDomains: c.ACMEDomain, redirectAddr: c.HTTPRedirectAddr, base: cfg.base}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return n.sw.Run(gctx) })
-	g.Go(func() error { return n.rtc.Run(gctx) })
-	g.Go(func() error { return n.tr.Run(gctx) })
-	g.Go(func() error { return hs.Run(gctx) })
-	g.Go(func() error { return c.runPprof(gctx, log) })
-	g.Go(func() error { return n.addAndAnnounce(gctx, g, cfg) })
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	add := func(ctx context.Context, g *errgroup.Group) error { return n.addTorrents(ctx, g, cfg) }
+	return n.run(ctx, hs, add, func(ctx context.Context) error { return c.runPprof(ctx, log) })
 }
 
 // node is the parts of a serving node, wired together.
@@ -249,11 +239,33 @@ func (n *node) serveHealth(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// addAndAnnounce adds the torrents to serve, then starts the tracker
-// clients in g: one for the tracker of this process and one for every
-// WebSocket tracker the torrents name.
-func (n *node) addAndAnnounce(ctx context.Context, g *errgroup.Group, cfg nodeConfig) error {
-	if err := n.addTorrents(ctx, g, cfg); err != nil {
+// run runs the node until ctx is done or one of its parts fails: the
+// swarm, WebRTC, the tracker and hs, and each of also, in one group;
+// meanwhile add adds the torrents to start with, and may start more in
+// the group, and then the tracker clients start. It returns nil after a
+// clean stop. serve and watch both start their node through it.
+func (n *node) run(ctx context.Context, hs *httpServer, add func(context.Context, *errgroup.Group) error, also ...func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.sw.Run(gctx) })
+	g.Go(func() error { return n.rtc.Run(gctx) })
+	g.Go(func() error { return n.tr.Run(gctx) })
+	g.Go(func() error { return hs.Run(gctx) })
+	for _, f := range also {
+		g.Go(func() error { return f(gctx) })
+	}
+	g.Go(func() error { return n.addAndAnnounce(gctx, g, add) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	n.log.Info("stopped")
+	return nil
+}
+
+// addAndAnnounce adds the torrents to start with by add, then starts the
+// tracker clients in g: one for the tracker of this process and one for
+// every WebSocket tracker the torrents name.
+func (n *node) addAndAnnounce(ctx context.Context, g *errgroup.Group, add func(context.Context, *errgroup.Group) error) error {
+	if err := add(ctx, g); err != nil {
 		return err
 	}
 	if err := n.ops.ann.start(ctx, g); err != nil {

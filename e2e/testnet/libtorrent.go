@@ -41,8 +41,9 @@ settings = {
         | lt.alert.category_t.status_notification
         | lt.alert.category_t.connect_notification,
 }
-# Default plugins: ut_metadata gives a magnet its info.
-ses = lt.session(settings)
+# The default plugins include ut_metadata (BEP 9), without which a peer
+# that has only the magnet never gets the info, and ut_pex.
+ses = lt.session(settings, lt.session_flags_t.add_default_plugins)
 # libtorrent puts peers on a local network in a class no rate limit
 # applies to; the test's peers are all local, and the cap must hold.
 f = lt.ip_filter()
