@@ -114,6 +114,25 @@ func (t *Torrent) Want(viewer string, i int, offset, rate int64) (fetching bool,
 	return true, nil
 }
 
+// Playhead returns where the viewer that last said so plays file i, in
+// bytes into it, with the file's bytes per second of play (0 if its page
+// did not know); false if no viewer said so within wantTTL.
+func (t *Torrent) Playhead(i int) (offset, rate int64, ok bool) {
+	t.wants.mu.Lock()
+	defer t.wants.mu.Unlock()
+	return t.playheadLocked(i)
+}
+
+func (t *Torrent) playheadLocked(i int) (offset, rate int64, ok bool) {
+	var last playhead
+	for _, h := range t.wants.heads {
+		if h.file == i && time.Since(h.at) < wantTTL && h.at.After(last.at) {
+			last, ok = h, true
+		}
+	}
+	return last.offset, last.rate, ok
+}
+
 // PrioritizeEnds fetches the first head and last tail bytes of file i
 // first, where a media file keeps its index, while the file is streamed.
 func (t *Torrent) PrioritizeEnds(i int, head, tail int64) {

@@ -56,6 +56,9 @@ func TestWantFetchesFirst(t *testing.T) {
 	if err != nil || !fetching {
 		t.Fatalf("Want: fetching %v, %v; want true, nil", fetching, err)
 	}
+	if off, r, ok := lt.Playhead(0); off != at || r != rate || !ok {
+		t.Errorf("Playhead: %d, %d, %v; want %d, %d, true", off, r, ok, at, rate)
+	}
 	pieceLen := lt.t.Info().PieceLength
 	first, last := int(at/pieceLen), int((at+nowSec*rate-1)/pieceLen)
 	tiers := []struct {
@@ -114,6 +117,9 @@ func TestWantFetchesFirst(t *testing.T) {
 	}
 	if lt.wants.timer != nil {
 		t.Errorf("an expiry timer is still set with no playhead")
+	}
+	if _, _, ok := lt.playheadLocked(0); ok {
+		t.Errorf("Playhead still known after the viewer went quiet")
 	}
 }
 

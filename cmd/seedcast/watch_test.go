@@ -257,6 +257,11 @@ func TestRateMeter(t *testing.T) {
 
 func TestFetchFiguresLine(t *testing.T) {
 	f := fetchFigures{peers: 3, done: 5e6, total: 2e7, ready: 4_200_000, film: 19_500_000, down: 1_234_567, up: 950}
+	w := f
+	w.watching, w.rate = true, 200_000
+	if got, want := w.String(), "3 peers  ↓ 1.2 MB/s  ↑ 950 B/s  4.2 MB (21 s) buffered ahead of the playhead"; got != want {
+		t.Errorf("watching: %q, want %q", got, want)
+	}
 	if got, want := f.String(), "3 peers  ↓ 1.2 MB/s  ↑ 950 B/s  4.2 MB of 19.5 MB ready from the start"; got != want {
 		t.Errorf("line %q, want %q", got, want)
 	}

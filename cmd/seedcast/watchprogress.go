@@ -23,19 +23,28 @@ const (
 type fetchFigures struct {
 	peers       int
 	done, total int64 // bytes of the torrent, verified and all
-	// ready is the bytes of the film (the torrent's largest file) from
-	// its start that the node holds without a gap: what a viewer who
-	// starts at the beginning plays without waiting. The node does not
-	// know the page's playhead, so this is ahead of the film's start.
+	// ready is the bytes of the film (the torrent's largest file) that
+	// the node holds without a gap from where the page plays it
+	// (watching), or from its start while no page says where it plays:
+	// what the viewer plays without waiting. rate is the film's bytes per
+	// second of play, 0 if unknown.
 	ready, film int64
+	watching    bool
+	rate        int64
 	down, up    float64 // payload bytes a second from and to peers
 	seeding     bool
 }
 
 // String is the figures as the terminal's progress line shows them.
 func (f fetchFigures) String() string {
-	return fmt.Sprintf("%d peers  ↓ %s/s  ↑ %s/s  %s of %s ready from the start",
-		f.peers, siBytes(f.down), siBytes(f.up), siBytes(float64(f.ready)), siBytes(float64(f.film)))
+	head := fmt.Sprintf("%d peers  ↓ %s/s  ↑ %s/s  ", f.peers, siBytes(f.down), siBytes(f.up))
+	if !f.watching {
+		return head + fmt.Sprintf("%s of %s ready from the start", siBytes(float64(f.ready)), siBytes(float64(f.film)))
+	}
+	if f.rate > 0 {
+		return head + fmt.Sprintf("%s (%d s) buffered ahead of the playhead", siBytes(float64(f.ready)), f.ready/f.rate)
+	}
+	return head + fmt.Sprintf("%s buffered ahead of the playhead", siBytes(float64(f.ready)))
 }
 
 // attrs are the figures as a log line's keys.
@@ -47,7 +56,15 @@ func (f fetchFigures) attrs() []any {
 	return []any{"peers", f.peers, "done_bytes", f.done, "total_bytes", f.total,
 		"percent", fmt.Sprintf("%.1f", pct),
 		"down_bytes_per_second", int64(f.down), "up_bytes_per_second", int64(f.up),
-		"ready_from_start_bytes", f.ready}
+		readyKey(f.watching), f.ready}
+}
+
+// readyKey names the ready figure in a log line.
+func readyKey(watching bool) string {
+	if watching {
+		return "ahead_of_playhead_bytes"
+	}
+	return "ready_from_start_bytes"
 }
 
 // siBytes writes n bytes with an SI prefix: 950 B, 1.2 MB.
@@ -98,8 +115,9 @@ func readFigures(t *swarm.Torrent, film int, length int64, m *rateMeter, now tim
 		in += ts.BytesIn
 		out += ts.BytesOut
 	}
-	f := fetchFigures{peers: t.Peers(), done: st.BytesCompleted, total: t.Length(), seeding: st.Seeding,
-		ready: t.Ahead(film, 0), film: length}
+	f := fetchFigures{peers: t.Peers(), done: st.BytesCompleted, total: t.Length(), seeding: st.Seeding, film: length}
+	off, rate, watching := t.Playhead(film)
+	f.ready, f.watching, f.rate = t.Ahead(film, off), watching, rate
 	f.down, f.up = m.add(now, in, out)
 	return f
 }
