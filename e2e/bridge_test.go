@@ -173,7 +173,7 @@ func logMarks(ctx context.Context, t *testing.T, page testnet.Browser) {
 func waitPlayedOver(ctx context.Context, t *testing.T, page *testnet.Page, host string, sec float64, mode string) playerState {
 	t.Helper()
 	var st playerState
-	wctx, cancel := context.WithTimeout(ctx, playTimeout)
+	wctx, cancel := context.WithTimeout(ctx, playTimeout+time.Duration(sec*float64(time.Second)))
 	defer cancel()
 	err := testnet.Poll(wctx, nil, func(ctx context.Context) error {
 		if err := page.Eval(ctx, playerStateJS, &st); err != nil {
@@ -185,7 +185,7 @@ func waitPlayedOver(ctx context.Context, t *testing.T, page *testnet.Page, host 
 		return nil
 	})
 	if err != nil {
-		t.Fatalf("%s did not play past %.0f s in mode %s: %v", host, sec, mode, err)
+		t.Fatalf("%s did not play past %.0f s (mode %q): %v", host, sec, mode, err)
 	}
 	return st
 }

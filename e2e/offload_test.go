@@ -127,26 +127,11 @@ func TestViewersCarryViewers(t *testing.T) {
 	}
 }
 
-// waitPlayed waits until the watch page in page, at host, has played past
-// sec, and returns what it shows then.
+// waitPlayed waits until the watch page in page, at host, has played
+// past sec, and returns what it shows then.
 func waitPlayed(ctx context.Context, t *testing.T, page *testnet.Page, host string, sec float64) playerState {
 	t.Helper()
-	var st playerState
-	wctx, cancel := context.WithTimeout(ctx, playTimeout+time.Duration(sec*float64(time.Second)))
-	defer cancel()
-	err := testnet.Poll(wctx, nil, func(ctx context.Context) error {
-		if err := page.Eval(ctx, playerStateJS, &st); err != nil {
-			return err
-		}
-		if st.CurrentTime <= sec {
-			return fmt.Errorf("currentTime %.2f s, player %s in mode %s, media error %q", st.CurrentTime, st.State, st.Mode, st.Error)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%s did not play past %.0f s: %v", host, sec, err)
-	}
-	return st
+	return waitPlayedOver(ctx, t, page, host, sec, "")
 }
 
 // TestSlowNode caps the node's upload below the pilot's bitrate (about 66
