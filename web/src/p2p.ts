@@ -4,6 +4,7 @@ import type WebTorrentClient from 'webtorrent'
 import type { Torrent, TorrentFile, Wire } from 'webtorrent'
 import { pieceCount } from './bencode'
 import { Deadline } from './deadline'
+import { decrypting, importFileKey, rangeStart, type FileKeyJSON } from './decrypt'
 import { quickGathering } from './gather'
 
 /** nodePeerPrefix starts, in hex, the peer id of every seedcast node: "-SC" (BEP 20 style). */
@@ -227,6 +228,22 @@ export class P2P {
       if (url && !url.pathname.startsWith(own)) e.stopImmediatePropagation()
     }
     navigator.serviceWorker.addEventListener('message', this.filter)
+  }
+
+  /**
+   * decryptWith has the files of keys (by path) streamed decrypted: their
+   * pieces stay ciphertext, as peers pass them on, and what the service
+   * worker hands the video is decrypted on the way (decrypt.ts).
+   */
+  async decryptWith (keys: Record<string, FileKeyJSON>): Promise<void> {
+    for (const [path, k] of Object.entries(keys)) {
+      const f = this.file(path)
+      if (!f) continue
+      const key = await importFileKey(k)
+      f.on('iterator', ({ iterator, req }, use) => {
+        use(decrypting(iterator, key, rangeStart(req.headers.range, f.length)))
+      })
+    }
   }
 
   /** url returns the service worker URL that streams the file at path, or null if the torrent has no such file. */

@@ -29,6 +29,12 @@ declare module 'webtorrent' {
     readonly streamURL: string
     select (priority?: number): void
     deselect (): void
+    /**
+     * 'iterator' comes as the client's server starts to serve a range of
+     * the file to the service worker; the listener may hand back an async
+     * iterable that the response streams instead (a transform).
+     */
+    on (event: 'iterator', listener: (ev: { iterator: AsyncIterable<Uint8Array>, req: { headers: Record<string, string | undefined> } }, use: (transformed: AsyncIterable<Uint8Array>) => void) => void): this
   }
 
   export interface Torrent {
