@@ -230,8 +230,17 @@ type offloadRun struct {
 
 // apiTorrent is what GET /api/torrents/{infohash} says of the film.
 type apiTorrent struct {
-	Length     int64 `json:"length"`
+	Length int64 `json:"length"`
+	// Files is empty until the node has the torrent's info (a magnet).
+	Files []struct {
+		Path   string `json:"path"`
+		Length int64  `json:"length"`
+	} `json:"files"`
+	// BytesCompleted is what the node holds of the torrent's data.
+	BytesCompleted int64 `json:"bytes_completed"`
+	// Transports is keyed by tcp, utp, webrtc, webseed and http.
 	Transports map[string]struct {
+		BytesIn  int64 `json:"bytes_in"`
 		BytesOut int64 `json:"bytes_out"`
 	} `json:"transports"`
 	Offload struct {
