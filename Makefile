@@ -11,7 +11,7 @@ FUZZTIME  ?= 500000x
 # End-to-end tests live behind this tag; `make test` always sets it.
 TAGS      := e2e
 # The tables `make bench` prints; BENCH=Tracker prints one.
-BENCH     ?= Transports|Playback|Offload|Tracker
+BENCH     ?= Transports|Playback|Offload|Tracker|Bridge
 
 .PHONY: all build bin web demo test vet lint unit fuzz bench clean
 

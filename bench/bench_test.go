@@ -127,10 +127,10 @@ func BenchmarkTransports(b *testing.B) {
 }
 
 // newEnv checks what the benchmarks need, builds seedcast unless -seedcast
-// names it, and starts the test network, with the seed host and viewer1 to
-// viewer<viewers>, and the pages' server; b's cleanups take them down. The
-// context it returns ends on Ctrl-C or SIGTERM.
-func newEnv(b *testing.B, viewers int) (context.Context, *env) {
+// names it, and starts the test network, with the seed host, viewer1 to
+// viewer<viewers> and the hosts more, and the pages' server; b's cleanups
+// take them down. The context it returns ends on Ctrl-C or SIGTERM.
+func newEnv(b *testing.B, viewers int, more ...string) (context.Context, *env) {
 	if _, err := exec.LookPath(*flagChromium); err != nil {
 		b.Fatalf("no Chromium: %v; install it (apt-get install chromium) or pass -chromium PATH", err)
 	}
@@ -142,6 +142,7 @@ func newEnv(b *testing.B, viewers int) (context.Context, *env) {
 	for i := range viewers {
 		hosts = append(hosts, fmt.Sprintf("viewer%d", i+1))
 	}
+	hosts = append(hosts, more...)
 	e.net = testnet.New(b, hosts...)
 	e.origin, e.pages = servePages(b, e, e.modules)
 	return ctx, e
@@ -740,20 +741,7 @@ func startServe(ctx context.Context, b *testing.B, e *env, flags ...string) *ser
 // startNode starts seedcast serve on f in the seed host, with extra flags,
 // and waits until it is ready and lists the torrent.
 func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags ...string) *serveNode {
-	args := append([]string{
-		"--bt-port", fmt.Sprint(btPort),
-		"--no-dht",
-		"--no-port-forwarding",
-	}, flags...)
-	n := &serveNode{Serve: e.net.StartServe(ctx, b, "seed", testnet.ServeOptions{
-		Bin:      e.seedcast,
-		LogLevel: *flagLogLevel,
-		Args:     append(args, f.Path),
-	})}
-	saveOutput(b, n.Proc)
-	if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
-		b.Fatalf("seedcast serve not ready: %v", err)
-	}
+	n := launchNode(ctx, b, e, append(flags[:len(flags):len(flags)], f.Path)...)
 	var list []struct {
 		Infohash string `json:"infohash"`
 		Length   int64  `json:"length"`
@@ -766,6 +754,28 @@ func startNode(ctx context.Context, b *testing.B, e *env, f testnet.File, flags 
 	}
 	n.infohash = strings.ToLower(list[0].Infohash)
 	e.log.Info("seedcast serve ready", "flags", strings.Join(flags, " "), "infohash", n.infohash)
+	return n
+}
+
+// launchNode starts seedcast serve in the seed host with a fresh data
+// directory of b, its BitTorrent port, no DHT and no port forwarding, then
+// args (flags, then what to serve), and waits until it is ready. The node
+// knows no info hash yet.
+func launchNode(ctx context.Context, b *testing.B, e *env, args ...string) *serveNode {
+	args = append([]string{
+		"--bt-port", fmt.Sprint(btPort),
+		"--no-dht",
+		"--no-port-forwarding",
+	}, args...)
+	n := &serveNode{Serve: e.net.StartServe(ctx, b, "seed", testnet.ServeOptions{
+		Bin:      e.seedcast,
+		LogLevel: *flagLogLevel,
+		Args:     args,
+	})}
+	saveOutput(b, n.Proc)
+	if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
+		b.Fatalf("seedcast serve not ready: %v", err)
+	}
 	return n
 }
 

@@ -229,41 +229,51 @@ func setupWatch(o watchOpts) func(context.Context, *testing.B, *env) playOnceFun
 			if r.Err != nil {
 				return r
 			}
-			var st struct {
-				Mode               string
-				RTC, HTTP, Viewers int64
-			}
 			if err := page.Eval(ctx, marksJS, &r.Marks); err != nil {
 				r.Err = err
 				return r
 			}
-			// The page updates its figures every second.
-			err := testnet.Poll(ctx, nil, func(ctx context.Context) error {
-				if err := page.Eval(ctx, watchStatsJS, &st); err != nil {
-					return err
-				}
-				if st.Mode == "head" {
-					// The first frame came from the node's opening stream;
-					// the hand-over to peers follows within a second or two.
-					return errors.New("the page still plays its opening stream")
-				}
-				if st.Mode == "p2p" && st.RTC+st.HTTP == 0 {
-					return errors.New("the page counts no byte yet")
-				}
-				return nil
-			})
-			r.Source = fmt.Sprintf("%s: node WebRTC %.1f MB, web seed %.1f MB", st.Mode, float64(st.RTC)/1e6, float64(st.HTTP)/1e6)
-			switch {
-			case err != nil:
-				r.Err = fmt.Errorf("reading the page's figures: %w", err)
-			case st.Mode != wantMode:
-				r.Err = fmt.Errorf("the player streams in mode %s, want %s", st.Mode, wantMode)
-			case wantMode == "p2p" && !webSeed && (st.RTC == 0 || st.HTTP > 0):
-				r.Err = fmt.Errorf("the page got %d bytes over WebRTC and %d from a web seed, want WebRTC alone", st.RTC, st.HTTP)
-			}
+			r.Source, r.Err = watchSource(ctx, page, wantMode, webSeed)
 			return r
 		}
 	}
+}
+
+// watchSource waits until the watch page in page has handed over from the
+// node's opening stream and counts bytes, and says where they came from.
+// The error says if the page plays in another mode than wantMode ("p2p" or
+// "stream"), or in p2p without a web seed took bytes from elsewhere than
+// the node over WebRTC.
+func watchSource(ctx context.Context, page *testnet.Page, wantMode string, webSeed bool) (string, error) {
+	var st struct {
+		Mode               string
+		RTC, HTTP, Viewers int64
+	}
+	// The page updates its figures every second.
+	err := testnet.Poll(ctx, nil, func(ctx context.Context) error {
+		if err := page.Eval(ctx, watchStatsJS, &st); err != nil {
+			return err
+		}
+		if st.Mode == "head" {
+			// The first frame came from the node's opening stream; the
+			// hand-over to peers follows within a second or two.
+			return errors.New("the page still plays its opening stream")
+		}
+		if st.Mode == "p2p" && st.RTC+st.HTTP == 0 {
+			return errors.New("the page counts no byte yet")
+		}
+		return nil
+	})
+	src := fmt.Sprintf("%s: node WebRTC %.1f MB, web seed %.1f MB", st.Mode, float64(st.RTC)/1e6, float64(st.HTTP)/1e6)
+	switch {
+	case err != nil:
+		return src, fmt.Errorf("reading the page's figures: %w", err)
+	case st.Mode != wantMode:
+		return src, fmt.Errorf("the player streams in mode %s, want %s", st.Mode, wantMode)
+	case wantMode == "p2p" && !webSeed && (st.RTC == 0 || st.HTTP > 0):
+		return src, fmt.Errorf("the page got %d bytes over WebRTC and %d from a web seed, want WebRTC alone", st.RTC, st.HTTP)
+	}
+	return src, nil
 }
 
 // setupPlainSeedcast starts seedcast serve on the pilot without web seed,
@@ -394,16 +404,32 @@ func plainRuns(u string, chromiumFlags map[string]any) playOnceFunc {
 // frame and seeks at once. Pages of the bench origin and of origins count as
 // secure contexts.
 func visit(ctx context.Context, b *testing.B, e *env, chromiumFlags map[string]any, u string, origins ...string) (*testnet.Page, playRun) {
-	page := e.net.StartChromiumFlags(ctx, b, "viewer1", e.chromium, chromiumFlags, append([]string{e.origin}, origins...)...)
+	page, first, err := openProbed(ctx, b, e, chromiumFlags, *flagFrameLimit, u, origins...)
 	defer printConsole(page)
-	var r playRun
-	if r.Err = page.InitScript(ctx, probeJS); r.Err != nil {
+	r := playRun{FirstFrame: first, Err: err}
+	if err != nil {
 		return page, r
 	}
-	if r.Err = page.Open(ctx, u); r.Err != nil {
-		return page, r
+	// The viewer seeks as soon as the film moves, before the page can
+	// hold much of it.
+	r.Seek, r.Err = seekPlays(ctx, page)
+	return page, r
+}
+
+// openProbed opens u with probeJS in a fresh Chromium in viewer1 (a first
+// visit: no service worker, nothing cached) started with chromiumFlags,
+// and waits up to limit for the first frame; it returns the page and the
+// first frame, in seconds from navigation. Pages of the bench origin and
+// of origins count as secure contexts.
+func openProbed(ctx context.Context, b *testing.B, e *env, chromiumFlags map[string]any, limit time.Duration, u string, origins ...string) (*testnet.Page, float64, error) {
+	page := e.net.StartChromiumFlags(ctx, b, "viewer1", e.chromium, chromiumFlags, append([]string{e.origin}, origins...)...)
+	if err := page.InitScript(ctx, probeJS); err != nil {
+		return page, 0, err
 	}
-	fctx, cancel := context.WithTimeout(ctx, *flagFrameLimit)
+	if err := page.Open(ctx, u); err != nil {
+		return page, 0, err
+	}
+	fctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var ms *float64
 	err := testnet.Poll(fctx, nil, func(ctx context.Context) error {
@@ -416,17 +442,17 @@ func visit(ctx context.Context, b *testing.B, e *env, chromiumFlags map[string]a
 		return nil
 	})
 	if err != nil {
-		r.Err = fmt.Errorf("no first frame within %v of navigating (a stall?): %w; the page: %s", *flagFrameLimit, err, videoState(ctx, page))
-		return page, r
+		return page, 0, fmt.Errorf("no first frame within %v of navigating (a stall?): %w; the page: %s", limit, err, videoState(ctx, page))
 	}
-	r.FirstFrame = *ms / 1e3
-	// The viewer seeks as soon as the film moves, before the page can
-	// hold much of it.
-	var seekMS float64
-	if err := page.Eval(ctx, fmt.Sprintf(seekJS, *flagSeekFrac), &seekMS); err != nil {
-		r.Err = fmt.Errorf("seeking to %.0f %%: %w", *flagSeekFrac*100, err)
-		return page, r
+	return page, *ms / 1e3, nil
+}
+
+// seekPlays seeks the video of page to -seek of its duration and returns
+// the seconds until it plays past that point again.
+func seekPlays(ctx context.Context, page *testnet.Page) (float64, error) {
+	var ms float64
+	if err := page.Eval(ctx, fmt.Sprintf(seekJS, *flagSeekFrac), &ms); err != nil {
+		return 0, fmt.Errorf("seeking to %.0f %%: %w", *flagSeekFrac*100, err)
 	}
-	r.Seek = seekMS / 1e3
-	return page, r
+	return ms / 1e3, nil
 }

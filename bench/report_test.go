@@ -341,23 +341,32 @@ type playReport struct {
 // succeeded, how many there were, and the run whose first frame is the
 // median (its index), or ok false if none did.
 func (row *playRow) medians() (first, seek float64, n, mid int, ok bool) {
-	var fs, ss []float64
-	for _, r := range row.Runs {
-		if r.Err == nil {
-			fs, ss = append(fs, r.FirstFrame), append(ss, r.Seek)
+	first, n, mid = medianRun(row.Runs, func(r playRun) float64 { return r.FirstFrame })
+	seek, _, _ = medianRun(row.Runs, func(r playRun) float64 { return r.Seek })
+	return first, seek, n, mid, n > 0
+}
+
+// medianRun returns the median of v over the runs that succeeded, how many
+// there were, and the index of the run whose v is nearest the median (the
+// first of equals), or -1 if none succeeded.
+func medianRun[R interface{ err() error }](runs []R, v func(R) float64) (m float64, n, mid int) {
+	var xs []float64
+	for _, r := range runs {
+		if r.err() == nil {
+			xs = append(xs, v(r))
 		}
 	}
-	if len(fs) == 0 {
-		return 0, 0, 0, -1, false
+	if len(xs) == 0 {
+		return 0, 0, -1
 	}
-	first = medianOf(fs)
+	m = medianOf(xs)
 	mid, best := -1, 0.0
-	for i, r := range row.Runs {
-		if d := r.FirstFrame - first; r.Err == nil && (mid < 0 || d*d < best) {
+	for i, r := range runs {
+		if d := v(r) - m; r.err() == nil && (mid < 0 || d*d < best) {
 			mid, best = i, d*d
 		}
 	}
-	return first, medianOf(ss), len(fs), mid, true
+	return m, len(xs), mid
 }
 
 // Print writes the table.
@@ -441,6 +450,54 @@ func (rep playReport) Print(w io.Writer) {
 		failed = append(failed, failures(row.Key, row.Runs)...)
 	}
 	printFailures(w, failed)
+}
+
+// printTarget writes a line of a table of targets (target, value, target,
+// result, by) to tw: v against target, "at most" (≤) or, with under,
+// "under" (<), PASS or MISS and by how much; n/a if !ok. A target of 0
+// sets none.
+func printTarget(tw io.Writer, name string, v float64, ok bool, target float64, unit string, under bool) {
+	op, met := "≤", v <= target
+	if under {
+		op, met = "<", v < target
+	}
+	if !ok || target == 0 {
+		t := "—"
+		if target > 0 {
+			t = fmt.Sprintf("%s %.2f%s", op, target, unit)
+		}
+		fmt.Fprintf(tw, "%s\tn/a\t%s\tn/a\t\t\n", name, t)
+		return
+	}
+	res := "PASS"
+	if !met {
+		res = "MISS"
+	}
+	fmt.Fprintf(tw, "%s\t%s%s\t%s %.2f%s\t%s\t%s\t\n", name, figure2(v, target), unit, op, target, unit, res, margin(v, target, unit, met))
+}
+
+// figure2 formats v with two decimals, or with up to four where fewer
+// would show it equal to target and it is not.
+func figure2(v, target float64) string {
+	for d := 2; d < 4; d++ {
+		if f := fmt.Sprintf("%.*f", d, v); v == target || f != fmt.Sprintf("%.*f", d, target) {
+			return f
+		}
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
+// margin says by how much v meets its target or misses it.
+func margin(v, target float64, unit string, met bool) string {
+	d := target - v
+	if !met {
+		d = -d
+	}
+	word := "to spare"
+	if !met {
+		word = "over"
+	}
+	return figure2(d, 0) + unit + " " + word
 }
 
 // printReport prints a table after a blank line, and fails b if ctx was

@@ -18,8 +18,8 @@ import (
 // libtorrentSeedScript seeds argv[1] (a .torrent) from the data in argv[2]
 // with libtorrent-rasterbar: TCP only, listening on argv[3] (host:port),
 // its upload capped at argv[4] bytes/s (0: no cap). It prints "seeding"
-// once it serves, then tracker and peer events and its upload each second,
-// until it is killed.
+// once it accepts peers, then tracker and peer events and its upload each
+// second, until it is killed.
 const libtorrentSeedScript = `
 import sys, time
 import libtorrent as lt
@@ -63,7 +63,11 @@ while True:
     if s.errc.value() != 0:
         print('torrent error: %s' % s.errc.message(), flush=True)
         sys.exit(1)
-    if s.is_seeding and not said:
+    # is_seeding holds from the start in seed mode, while the torrent is
+    # still checking its resume data and paused until the session's
+    # queue starts it: until then it turns peers away, and a node that
+    # dials its x.pe hint once would never come back.
+    if s.state == lt.torrent_status.seeding and not s.flags & lt.torrent_flags.paused and not said:
         said = True
         print('seeding', flush=True)
     if time.monotonic() - last >= 1:
@@ -121,7 +125,9 @@ func (n *Net) StartLibtorrentSeed(ctx context.Context, tb testing.TB, host, torr
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := Poll(wctx, p, func(context.Context) error {
-		if !strings.Contains(p.Stdout().String(), "seeding\n") {
+		// A line of its own: the alert "state changed to: seeding" ends
+		// the same way, before the torrent accepts peers.
+		if !strings.Contains("\n"+p.Stdout().String(), "\nseeding\n") {
 			return errors.New("not seeding yet")
 		}
 		return nil
