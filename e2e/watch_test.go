@@ -105,7 +105,7 @@ func TestWatchCommand(t *testing.T) {
 	// comes as soon as it has, most likely while it still fetches and
 	// the page streams: the hardest time to stop.
 	progress := regexp.MustCompile(`msg=watching name=film\.mp4 peers=[1-9]\d* done_bytes=\d+ total_bytes=` + fmt.Sprint(film.Size) +
-		` percent=[\d.]+ down_bytes_per_second=[1-9]\d* up_bytes_per_second=\d+ ready_from_start_bytes=\d+`)
+		` percent=[\d.]+ down_bytes_per_second=[1-9]\d* up_bytes_per_second=\d+ (ahead_of_playhead|ready_from_start)_bytes=\d+`)
 	err = testnet.Poll(ctx, w, func(context.Context) error {
 		if !progress.MatchString(w.Output().String()) {
 			return errors.New("watch has logged no progress line with peers and a download rate")
