@@ -1,0 +1,196 @@
+package gate
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/store"
+)
+
+// zeroDecimal are the currencies without minor units among those Stripe
+// takes: their amounts are whole.
+var zeroDecimal = map[string]bool{
+	"BIF": true, "CLP": true, "DJF": true, "GNF": true, "JPY": true, "KMF": true, "KRW": true, "MGA": true,
+	"PYG": true, "RWF": true, "UGX": true, "VND": true, "VUV": true, "XAF": true, "XOF": true, "XPF": true,
+}
+
+// Decimal writes m's amount in major units: 995 USD is "9.95".
+func Decimal(m store.Money) string {
+	if zeroDecimal[m.Currency] {
+		return fmt.Sprint(m.Amount)
+	}
+	sign := ""
+	a := m.Amount
+	if a < 0 {
+		sign, a = "-", -a
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, a/100, a%100)
+}
+
+// FileJSON is one file of a bundle in the API.
+type FileJSON struct {
+	Path   string `json:"path"`
+	Gate   string `json:"gate"`
+	Price  string `json:"price,omitempty"` // "9.95 USD" for a price gate
+	Length int64  `json:"length"`
+	// Unlocked is true when the request's session may play the file.
+	Unlocked bool `json:"unlocked"`
+}
+
+// CampaignJSON is a bundle's campaign in the API, counted from confirmed
+// payments only.
+type CampaignJSON struct {
+	Backers     int64  `json:"backers"`
+	GoalBackers int64  `json:"goal_backers"`
+	Pledged     string `json:"pledged"` // in major units, as "2487.50"
+	Currency    string `json:"currency"`
+	Price       string `json:"price"` // a backer's pledge, "9.95 USD"
+	Ends        string `json:"ends,omitempty"`
+}
+
+// BundleJSON is a bundle in GET /api/bundles and /api/bundles/{id}, and
+// what the bundle page shows.
+type BundleJSON struct {
+	ID          string        `json:"id"`
+	Title       string        `json:"title"`
+	Artist      string        `json:"artist"`
+	Description string        `json:"description,omitempty"`
+	InfoHash    string        `json:"infohash"`
+	Poster      string        `json:"poster,omitempty"`
+	Files       []FileJSON    `json:"files"`
+	Campaign    *CampaignJSON `json:"campaign,omitempty"`
+	// Unlocked lists the gates the request's session has opened.
+	Unlocked []string `json:"unlocked"`
+	// Payments and Mail say what the node offers: a checkout, and
+	// confirmation mails.
+	Payments bool `json:"payments"`
+	Mail     bool `json:"mail"`
+}
+
+// View returns bundle id as the request r's session sees it.
+func (s *Server) View(r *http.Request, id string) (BundleJSON, error) {
+	b, err := s.bundle(r.Context(), id)
+	if err != nil {
+		return BundleJSON{}, err
+	}
+	unlocked, err := s.unlocked(r, b.ID)
+	if err != nil {
+		return BundleJSON{}, err
+	}
+	return s.describe(r.Context(), b, unlocked)
+}
+
+func (s *Server) describe(ctx context.Context, b store.Bundle, unlocked []string) (BundleJSON, error) {
+	out := BundleJSON{ID: b.ID, Title: b.Title, Artist: b.Artist, Description: b.Description, InfoHash: b.InfoHash.String(),
+		Poster: b.Poster, Unlocked: unlocked, Payments: s.cfg.Stripe != nil, Mail: s.mail != nil}
+	if out.Unlocked == nil {
+		out.Unlocked = []string{}
+	}
+	for _, f := range b.Files {
+		fj := FileJSON{Path: f.Path, Gate: f.Gate.Kind, Length: f.Length, Unlocked: opens(unlocked, f.Gate.Kind)}
+		if f.Gate.Kind == store.GatePrice {
+			fj.Price = Decimal(f.Gate.Price) + " " + f.Gate.Price.Currency
+		}
+		out.Files = append(out.Files, fj)
+	}
+	if c := b.Campaign; c != nil {
+		t, err := s.cfg.Store.Totals(ctx, b.ID)
+		if err != nil {
+			return BundleJSON{}, err
+		}
+		cur := t.Pledged.Currency
+		if cur == "" {
+			cur = c.Price.Currency
+		}
+		out.Campaign = &CampaignJSON{Backers: t.Backers, GoalBackers: c.GoalBackers, Currency: cur,
+			Pledged: Decimal(store.Money{Amount: t.Pledged.Amount, Currency: cur}),
+			Price:   Decimal(c.Price) + " " + c.Price.Currency}
+		if !c.Ends.IsZero() {
+			out.Campaign.Ends = c.Ends.UTC().Format(time.RFC3339)
+		}
+	}
+	return out, nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request) error {
+	bs, err := s.cfg.Store.Bundles(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []BundleJSON{}
+	for _, b := range bs {
+		unlocked, err := s.unlocked(r, b.ID)
+		if err != nil {
+			return err
+		}
+		bj, err := s.describe(r.Context(), b, unlocked)
+		if err != nil {
+			return err
+		}
+		out = append(out, bj)
+	}
+	return writeJSON(w, out)
+}
+
+func (s *Server) serveOne(w http.ResponseWriter, r *http.Request) error {
+	bj, err := s.View(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, bj)
+}
+
+// KeyJSON is one file's key as a page or `seedcast unlock` takes it.
+type KeyJSON struct {
+	Key string `json:"key"` // base64
+	IV  string `json:"iv"`  // base64
+}
+
+// KeysJSON is GET /api/bundles/{id}/keys: the keys of the files the
+// session unlocked, by path.
+type KeysJSON struct {
+	Bundle   string             `json:"bundle"`
+	InfoHash string             `json:"infohash"`
+	Files    map[string]KeyJSON `json:"files"`
+}
+
+// serveKeys gives the request's session the keys of the files it
+// unlocked: 403 if it unlocked none.
+func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	b, err := s.bundle(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	unlocked, err := s.unlocked(r, b.ID)
+	if err != nil {
+		return err
+	}
+	if len(unlocked) == 0 {
+		return httperr.Errorf(http.StatusForbidden, "unlock the bundle first: its page shows what each file needs")
+	}
+	keys, err := s.cfg.Store.Keys(ctx, b.ID)
+	if err != nil {
+		return err
+	}
+	out := KeysJSON{Bundle: b.ID, InfoHash: b.InfoHash.String(), Files: map[string]KeyJSON{}}
+	for _, f := range b.Files {
+		k, ok := keys[f.Path]
+		if !ok || f.Gate.Kind == store.GateFree || !opens(unlocked, f.Gate.Kind) {
+			continue
+		}
+		out.Files[f.Path] = KeyJSON{Key: base64.StdEncoding.EncodeToString(k.Key[:]), IV: base64.StdEncoding.EncodeToString(k.IV[:])}
+	}
+	return writeJSON(w, out)
+}
