@@ -56,8 +56,14 @@ func NewPostgres(tb testing.TB) *Postgres {
 		cred = unprivileged(tb)
 	}
 	// Not tb.TempDir: its parent is private to root, and the server's
-	// user must reach the socket and data dirs.
-	dir, err := os.MkdirTemp("", "seedcast-pg-")
+	// user must reach the socket and data dirs. Under /tmp unless TMPDIR
+	// is usable: a Unix socket's path has at most 107 bytes, and another
+	// user may not enter a private TMPDIR.
+	parent := os.TempDir()
+	if cred != nil || len(parent) > 64 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "seedcast-pg-")
 	if err != nil {
 		tb.Fatal(err)
 	}
