@@ -122,4 +122,12 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate: an event or row seen before (a replayed webhook).
 	ErrDuplicate = errors.New("store: already recorded")
+	// ErrInvalid: a value out of bounds or malformed (an id, an address, a
+	// path, an amount); the error says which and why.
+	ErrInvalid = errors.New("store: invalid")
+	// ErrMixedCurrency: a payment in another currency than the bundle's
+	// payments so far; a bundle's totals are in one currency.
+	ErrMixedCurrency = errors.New("store: mixed currencies")
+	// ErrSchemaTooNew: the database was migrated by a newer seedcast.
+	ErrSchemaTooNew = errors.New("store: schema too new")
 )
