@@ -1,0 +1,438 @@
+package gate
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v82/webhook"
+	"go.uber.org/goleak"
+
+	"github.com/seedcast/seedcast/e2e/testnet"
+	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const webhookSecret = "whsec_test_0123456789"
+
+// pilot is the bundle of the tests: a free pilot, an episode behind an
+// email, one behind a price, and a campaign.
+func pilot() (store.Bundle, map[string]store.FileKey) {
+	b := store.Bundle{
+		ID: "children-of-the-machine", Title: "Children of the Machine", Artist: "Tommy Pallotta",
+		InfoHash: infohash.Hash{1, 2, 3},
+		Files: []store.BundleFile{
+			{Path: "com/01-pilot.mp4", Gate: store.Gate{Kind: store.GateFree}, Length: 1000},
+			{Path: "com/02-episode.mp4", Gate: store.Gate{Kind: store.GateEmail}, Length: 2000},
+			{Path: "com/03-finale.mp4", Gate: store.Gate{Kind: store.GatePrice, Price: store.Money{Amount: 995, Currency: "USD"}}, Length: 3000},
+		},
+		Campaign: &store.Campaign{GoalBackers: 250_000, Price: store.Money{Amount: 995, Currency: "USD"}},
+	}
+	keys := map[string]store.FileKey{
+		"com/02-episode.mp4": {Key: [32]byte{2}, IV: [16]byte{2}},
+		"com/03-finale.mp4":  {Key: [32]byte{3}, IV: [16]byte{3}},
+	}
+	return b, keys
+}
+
+// logBuffer is a log the tests read while the server writes it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// node is a gate server on a store of one backend, with a viewer's
+// browser (a cookie jar that follows no redirect).
+type node struct {
+	st   *store.Store
+	srv  *Server
+	url  string
+	logs *logBuffer
+	// checkouts are what the Stripe stand-in was asked to make.
+	checkouts chan url.Values
+}
+
+// newNode serves a gate over st (a fresh store of one backend) with the
+// pilot bundle, a Stripe stand-in for checkouts and smtp if not nil.
+func newNode(t *testing.T, st *store.Store, smtp *SMTP) *node {
+	t.Helper()
+	b, keys := pilot()
+	if err := st.PutBundle(t.Context(), b, keys); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{st: st, logs: &logBuffer{}, checkouts: make(chan url.Values, 4)}
+	// No payment provider is reachable from here: checkouts go to a
+	// stand-in for Stripe's one endpoint they use, which answers as the
+	// API documents. Webhooks are real: signed with the test secret.
+	stripeAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "POST" || r.URL.Path != "/v1/checkout/sessions" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_test_") {
+			http.Error(w, `{"error":{"message":"unexpected request"}}`, http.StatusBadRequest)
+			return
+		}
+		r.ParseForm()
+		n.checkouts <- r.PostForm
+		fmt.Fprintf(w, `{"id":"cs_test_1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_1","client_reference_id":%q}`, r.PostForm.Get("client_reference_id"))
+	}))
+	t.Cleanup(stripeAPI.Close)
+	srv, err := New(Config{
+		Store:     st,
+		PublicURL: "http://node.test",
+		Logger:    slog.New(slog.NewTextHandler(n.logs, nil)),
+		SMTP:      smtp,
+		Stripe:    &Stripe{SecretKey: "sk_test_0000", WebhookSecret: webhookSecret, APIBase: stripeAPI.URL},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.srv = srv
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	mux.HandleFunc("GET /access/{ih}/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		ih, _ := infohash.Parse(r.PathValue("ih"))
+		k, err := srv.Access(r, ih, r.PathValue("path"))
+		switch {
+		case errors.Is(err, ErrLocked):
+			http.Error(w, "locked", http.StatusForbidden)
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case k == nil:
+			fmt.Fprint(w, "plain")
+		default:
+			fmt.Fprintf(w, "key %x", k.Key[:1])
+		}
+	})
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	n.url = ts.URL
+	return n
+}
+
+// viewer is a browser: cookies kept, redirects not followed.
+func viewer(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func do(t *testing.T, c *http.Client, method, u string, body io.Reader, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res.Header
+}
+
+func postForm(t *testing.T, c *http.Client, u string, form url.Values) (int, string, http.Header) {
+	t.Helper()
+	return do(t, c, "POST", u, strings.NewReader(form.Encode()), "Content-Type", "application/x-www-form-urlencoded")
+}
+
+// access asks the player's question for each file of the pilot.
+func (n *node) access(t *testing.T, c *http.Client) []string {
+	t.Helper()
+	b, _ := pilot()
+	var out []string
+	for _, f := range b.Files {
+		_, body, _ := do(t, c, "GET", n.url+"/access/"+b.InfoHash.String()+"/"+f.Path, nil)
+		out = append(out, strings.TrimSpace(body))
+	}
+	return out
+}
+
+func (n *node) keys(t *testing.T, c *http.Client) (int, KeysJSON) {
+	t.Helper()
+	code, body, _ := do(t, c, "GET", n.url+"/api/bundles/children-of-the-machine/keys", nil)
+	var k KeysJSON
+	if code == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &k); err != nil {
+			t.Fatalf("keys: %v in %s", err, body)
+		}
+	}
+	return code, k
+}
+
+func (n *node) view(t *testing.T, c *http.Client) BundleJSON {
+	t.Helper()
+	code, body, _ := do(t, c, "GET", n.url+"/api/bundles/children-of-the-machine", nil)
+	var b BundleJSON
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &b) != nil {
+		t.Fatalf("GET /api/bundles/{id}: %d %s", code, body)
+	}
+	return b
+}
+
+// backends opens a fresh store of each kind for run.
+func backends(t *testing.T, run func(t *testing.T, st *store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := store.Open(t.Context(), "", t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		run(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := store.Open(t.Context(), testnet.StartPostgres(t), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		run(t, st)
+	})
+}
+
+// TestEmailGate: an address and the box unlock the episode behind the
+// email at once (no --smtp), for that browser only; the keys it gets are
+// that episode's, not the finale's behind the price.
+func TestEmailGate(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		n := newNode(t, st, nil)
+		fan, other := viewer(t), viewer(t)
+		if got := n.access(t, fan); !equal(got, "plain", "locked", "locked") {
+			t.Errorf("before the gate: %v", got)
+		}
+		if code, _ := n.keys(t, fan); code != http.StatusForbidden {
+			t.Errorf("keys before the gate: %d, want 403", code)
+		}
+		for _, bad := range []url.Values{
+			{"email": {"fan@example.org"}},
+			{"email": {"not an address"}, "consent": {"yes"}},
+			{"email": {"Fan <fan@example.org>"}, "consent": {"yes"}},
+			{"email": {strings.Repeat("a", 250) + "@example.org"}, "consent": {"yes"}},
+			{"email": {"fan@example.org\r\nBcc: x@example.org"}, "consent": {"yes"}},
+		} {
+			if code, body, _ := postForm(t, fan, n.url+"/bundle/children-of-the-machine/unlock", bad); code != http.StatusBadRequest {
+				t.Errorf("unlock with %v: %d %s, want 400", bad, code, body)
+			}
+		}
+		code, _, h := postForm(t, fan, n.url+"/bundle/children-of-the-machine/unlock", url.Values{"email": {"fan@example.org"}, "consent": {"yes"}})
+		if code != http.StatusSeeOther || h.Get("Location") != "/bundle/children-of-the-machine?unlocked=1" {
+			t.Fatalf("unlock: %d to %q, want 303 to the bundle page", code, h.Get("Location"))
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "key 02", "locked") {
+			t.Errorf("after the email gate: %v", got)
+		}
+		code, k := n.keys(t, fan)
+		want := base64.StdEncoding.EncodeToString(append([]byte{2}, make([]byte, 31)...))
+		if code != http.StatusOK || len(k.Files) != 1 || k.Files["com/02-episode.mp4"].Key != want || k.InfoHash != (infohash.Hash{1, 2, 3}).String() {
+			t.Errorf("keys after the email gate: %d %+v", code, k)
+		}
+		if v := n.view(t, fan); !equal(v.Unlocked, "email") || !v.Files[1].Unlocked || v.Files[2].Unlocked {
+			t.Errorf("the fan's view: %+v", v)
+		}
+		if got := n.access(t, other); !equal(got, "plain", "locked", "locked") {
+			t.Errorf("another browser: %v", got)
+		}
+		emails, err := st.Emails(t.Context(), "children-of-the-machine")
+		if err != nil || len(emails) != 1 || emails[0].Address != "fan@example.org" || emails[0].Consent != Consent || !emails[0].Confirmed {
+			t.Errorf("emails kept: %+v, %v", emails, err)
+		}
+		if strings.Contains(n.logs.String(), "fan@example.org") {
+			t.Errorf("an address reached the log: %s", n.logs.String())
+		}
+	})
+}
+
+// TestEmailGateConfirmed: with --smtp, an address unlocks once the link
+// of the mail a real SMTP server received is opened.
+func TestEmailGateConfirmed(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		smtp := testnet.StartSMTP(t)
+		n := newNode(t, st, &SMTP{Addr: smtp.Addr, From: "artist@node.test"})
+		fan := viewer(t)
+		code, body, _ := do(t, fan, "POST", n.url+"/bundle/children-of-the-machine/unlock",
+			strings.NewReader(url.Values{"email": {"fan@example.org"}, "consent": {"yes"}}.Encode()),
+			"Content-Type", "application/x-www-form-urlencoded", "Accept", "application/json")
+		if code != http.StatusOK || !strings.Contains(body, `"sent":true`) {
+			t.Fatalf("unlock: %d %s", code, body)
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "locked", "locked") {
+			t.Errorf("before the confirmation: %v", got)
+		}
+		link := regexp.MustCompile(`http://node\.test(/bundle/children-of-the-machine/confirm\?token=[A-Za-z0-9_%-]+)`)
+		var path string
+		err := testnet.WaitFor(10*time.Second, func() error {
+			m := link.FindStringSubmatch(smtp.Mails())
+			if m == nil {
+				return fmt.Errorf("no confirmation link among the mails: %q", smtp.Mails())
+			}
+			path = m[1]
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(smtp.Mails(), "fan@example.org") || !strings.Contains(smtp.Mails(), "Subject: Confirm your address for Children of the Machine") {
+			t.Errorf("the mail: %s", smtp.Mails())
+		}
+		if code, _, _ := do(t, fan, "GET", n.url+"/bundle/children-of-the-machine/confirm?token=wrong", nil); code != http.StatusNotFound {
+			t.Errorf("a wrong token: %d, want 404", code)
+		}
+		if code, _, _ := do(t, fan, "GET", n.url+path, nil); code != http.StatusSeeOther {
+			t.Errorf("the link: %d, want 303", code)
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "key 02", "locked") {
+			t.Errorf("after the confirmation: %v", got)
+		}
+	})
+}
+
+// event is a Stripe event of a paid checkout of the pilot for session.
+func event(id, session string, amount int64, created time.Time) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"object":"event","api_version":"2020-08-27","created":%d,"type":"checkout.session.completed",`+
+		`"data":{"object":{"id":"cs_test_1","object":"checkout.session","payment_status":"paid","client_reference_id":%q,`+
+		`"metadata":{"bundle":"children-of-the-machine"},"amount_total":%d,"currency":"usd","customer_details":{"email":"backer@example.org"}}}}`,
+		id, created.Unix(), session, amount)
+}
+
+func (n *node) webhook(t *testing.T, payload []byte, secret string, at time.Time) int {
+	t.Helper()
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	code, _, _ := do(t, http.DefaultClient, "POST", n.url+"/webhooks/payment", bytes.NewReader(payload), "Stripe-Signature", sp.Header, "Content-Type", "application/json")
+	return code
+}
+
+// TestPayGate: a checkout names the viewer's session; a signed event of
+// its payment unlocks the finale (and the episode) for that session,
+// moves the meter by one backer and the price, and survives a restart of
+// the server; a bad signature, a stale event and a replay unlock nothing
+// and are logged.
+func TestPayGate(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		n := newNode(t, st, nil)
+		fan := viewer(t)
+		code, _, h := do(t, fan, "POST", n.url+"/bundle/children-of-the-machine/checkout", nil)
+		if code != http.StatusSeeOther || h.Get("Location") != "https://checkout.stripe.com/c/pay/cs_test_1" {
+			t.Fatalf("checkout: %d to %q", code, h.Get("Location"))
+		}
+		var form url.Values
+		select {
+		case form = <-n.checkouts:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no checkout was made")
+		}
+		session := form.Get("client_reference_id")
+		if form.Get("line_items[0][price_data][unit_amount]") != "995" || form.Get("line_items[0][price_data][currency]") != "usd" ||
+			form.Get("metadata[bundle]") != "children-of-the-machine" || len(session) != 32 || form.Get("mode") != "payment" {
+			t.Errorf("checkout asked: %v", form)
+		}
+
+		now := time.Now()
+		for _, bad := range []struct {
+			name    string
+			payload []byte
+			secret  string
+			at      time.Time
+		}{
+			{"wrong secret", event("evt_bad", session, 995, now), "whsec_wrong", now},
+			{"stale", event("evt_stale", session, 995, now.Add(-10*time.Minute)), webhookSecret, now.Add(-10 * time.Minute)},
+		} {
+			if code := n.webhook(t, bad.payload, bad.secret, bad.at); code != http.StatusBadRequest {
+				t.Errorf("%s: %d, want 400", bad.name, code)
+			}
+		}
+		// A signature over other bytes.
+		sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: event("evt_x", session, 1, now), Secret: webhookSecret, Timestamp: now})
+		if code, _, _ := do(t, http.DefaultClient, "POST", n.url+"/webhooks/payment", bytes.NewReader(event("evt_x", session, 995, now)), "Stripe-Signature", sp.Header); code != http.StatusBadRequest {
+			t.Errorf("tampered: %d, want 400", code)
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "locked", "locked") {
+			t.Errorf("after refused events: %v", got)
+		}
+		if c := n.view(t, fan).Campaign; c == nil || c.Backers != 0 || c.Pledged != "0.00" {
+			t.Errorf("the meter after refused events: %+v", c)
+		}
+		if refused := strings.Count(n.logs.String(), "payment event refused"); refused != 3 {
+			t.Errorf("%d refused events logged, want 3: %s", refused, n.logs.String())
+		}
+
+		if code := n.webhook(t, event("evt_paid", session, 995, now), webhookSecret, now); code != http.StatusNoContent {
+			t.Fatalf("the payment's event: %d, want 204", code)
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "key 02", "key 03") {
+			t.Errorf("after the payment: %v", got)
+		}
+		c := n.view(t, fan).Campaign
+		if c == nil || c.Backers != 1 || c.Pledged != "9.95" || c.Currency != "USD" || c.GoalBackers != 250_000 {
+			t.Errorf("the meter after the payment: %+v", c)
+		}
+		if code := n.webhook(t, event("evt_paid", session, 995, now), webhookSecret, now); code != http.StatusNoContent {
+			t.Errorf("the replay: %d, want 204 (Stripe retries until it gets a 2xx)", code)
+		}
+		if c := n.view(t, fan).Campaign; c.Backers != 1 || c.Pledged != "9.95" {
+			t.Errorf("the meter after the replay: %+v", c)
+		}
+		if !strings.Contains(n.logs.String(), "payment event seen before") {
+			t.Errorf("the replay is not logged: %s", n.logs.String())
+		}
+
+		// A restart: a new server on the same store still knows the
+		// session's unlock.
+		n2 := newNodeOver(t, n)
+		if got := n2.access(t, fan); !equal(got, "plain", "key 02", "key 03") {
+			t.Errorf("after a restart: %v", got)
+		}
+	})
+}
+
+// newNodeOver serves another gate over n's store, as the node restarted.
+func newNodeOver(t *testing.T, n *node) *node {
+	t.Helper()
+	n2 := newNode(t, n.st, nil)
+	// The cookie jar keys cookies by host; both servers are 127.0.0.1.
+	return n2
+}
+
+func equal[T comparable](got []T, want ...T) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var _ = context.Background
