@@ -32,8 +32,8 @@ type Keeper interface {
 	PutBundle(ctx context.Context, b store.Bundle, keys map[string]store.FileKey) error
 }
 
-// ErrExists means Create would replace what a previous run wrote; Force
-// allows it.
+// ErrExists means Create or Unlock would replace what is there; Force
+// allows it. The error wraps an *fs.PathError naming the path.
 var ErrExists = errors.New("bundle: output exists")
 
 // Config says what Create makes a bundle of, where it writes it, and
@@ -111,7 +111,7 @@ func Create(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	for _, p := range []string{res.ContentDir, res.TorrentFile} {
 		if _, err := os.Lstat(p); err == nil && !cfg.Force {
-			return nil, fmt.Errorf("%w: %s", ErrExists, p)
+			return nil, fmt.Errorf("%w: %w", ErrExists, &fs.PathError{Op: "write", Path: p, Err: fs.ErrExist})
 		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {

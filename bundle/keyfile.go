@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -100,6 +101,16 @@ func (kf *KeyFile) Marshal() ([]byte, error) {
 // ErrBadKeyFile means a key file does not read: not JSON, or not the
 // form KeyFile documents.
 var ErrBadKeyFile = errors.New("not a seedcast key file")
+
+// ReadKeyFile reads a key file from r, at most 2 MiB of it, and parses
+// it as ParseKeyFile does.
+func ReadKeyFile(r io.Reader) (*KeyFile, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxKeyFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("bundle: read the key file: %w", err)
+	}
+	return ParseKeyFile(data)
+}
 
 // ParseKeyFile reads a key file, at most 2 MiB of JSON, and checks it:
 // a bundle id, a non-zero info hash, 1 to 1000 files whose paths begin

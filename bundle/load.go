@@ -123,7 +123,7 @@ func checkFiles(root *os.Root, dir string, m *Manifest) error {
 			fail(0, "and %d more files not listed", len(unlisted)-show)
 			break
 		}
-		fail(0, "%s holds %q, which the manifest does not list; add a table for it (such as: [[file]] path = %q gate = \"free\"), "+
+		fail(0, "%s holds %q, which the manifest does not list; add a [[file]] table for it with path = %q and gate = \"free\", \"email\" or \"price\", "+
 			"or move it out of the folder: files not listed are refused, not published free, so that nothing meant for a gate goes out by mistake",
 			dir, p, p)
 	}

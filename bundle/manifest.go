@@ -94,7 +94,13 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if _, err := toml.Decode(doc, &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, &ManifestError{Line: pe.Position.Line, Msg: "not TOML: " + pe.Message + "; see https://toml.io for the syntax"}
+			// The decoder counts a line on from a newline it fails at;
+			// the byte offset says which line the fault is on.
+			line := pe.Position.Line
+			if st := pe.Position.Start; st >= 0 && st <= len(doc) {
+				line = 1 + strings.Count(doc[:st], "\n")
+			}
+			return nil, &ManifestError{Line: line, Msg: "not TOML: " + pe.Message + "; see https://toml.io for the syntax"}
 		}
 		return nil, &ManifestError{Msg: "not TOML: " + err.Error()}
 	}

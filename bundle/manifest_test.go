@@ -114,6 +114,7 @@ func TestParseManifestErrors(t *testing.T) {
 		fix  string // a word of the fix the message gives
 	}{
 		{"not toml", "title = \"T\nartist = 1\n", 1, "toml.io"},
+		{"not toml at a newline", minimal + "[[file]\npath = \"b\"\n", 6, "toml.io"},
 		{"no title", "artist = \"A\"\n[[file]]\npath = \"a\"\ngate = \"free\"\n", 0, `title = "`},
 		{"title a number", "title = 5\nartist = \"A\"\n[[file]]\npath = \"a\"\ngate = \"free\"\n", 1, "in quotes"},
 		{"unknown top key", "titel = \"T\"\n" + minimal, 1, `did you mean "title"`},

@@ -104,7 +104,7 @@ func Unlock(ctx context.Context, cfg UnlockConfig) (*Unlocked, error) {
 			errs = append(errs, fmt.Errorf("%s: %w: %d bytes of %d; let the client finish downloading the bundle", src, ErrIncomplete, fi.Size(), e.Length))
 		}
 		if _, err := os.Lstat(dst); err == nil && !cfg.Force {
-			errs = append(errs, fmt.Errorf("%w: %s", ErrExists, dst))
+			errs = append(errs, fmt.Errorf("%w: %w", ErrExists, &fs.PathError{Op: "write", Path: dst, Err: fs.ErrExist}))
 		}
 	}
 	if len(errs) > 0 {
