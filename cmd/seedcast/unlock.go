@@ -20,6 +20,10 @@ import (
 // unlockFetchTimeout bounds fetching a key file from an unlock link.
 const unlockFetchTimeout = 30 * time.Second
 
+// maxUnlockRedirects bounds the redirects an unlock link may take, as
+// swarm bounds a .torrent URL's.
+const maxUnlockRedirects = 5
+
 type unlockCmd struct {
 	Dir     string `arg:"" type:"existingdir" help:"What a BitTorrent client downloaded of the bundle: its folder (named after the bundle) or the folder that holds it."`
 	KeyFile string `name:"key-file" env:"SEEDCAST_KEY_FILE" type:"existingfile" placeholder:"FILE" xor:"keys" required:"" help:"The bundle's key file (JSON), as the node gives it after its gate."`
@@ -87,7 +91,16 @@ func fetchKeyFile(ctx context.Context, link string) (*bundle.KeyFile, error) {
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "seedcast")
-	res, err := http.DefaultClient.Do(req)
+	client := &http.Client{CheckRedirect: func(next *http.Request, via []*http.Request) error {
+		if len(via) >= maxUnlockRedirects {
+			return fmt.Errorf("over %d redirects", maxUnlockRedirects)
+		}
+		if next.URL.Scheme != "https" && !localOnly(next.URL.String()) {
+			return fmt.Errorf("redirected to plain http://%s, which would carry the keys in the clear", next.URL.Host)
+		}
+		return nil
+	}}
+	res, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -69,6 +69,10 @@ func TestUnlockLink(t *testing.T) {
 	dl, files, keyFile := createForUnlock(t)
 	const token = "capability-token-0123456789"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "http://films.example.org/unlock/"+token, http.StatusFound)
+			return
+		}
 		if r.URL.Path != "/unlock/"+token {
 			http.Error(w, "expired", http.StatusForbidden)
 			return
@@ -96,7 +100,10 @@ func TestUnlockLink(t *testing.T) {
 		t.Errorf("the link's token shows:\n%s", stderr)
 	}
 
-	// Plain HTTP to another machine would carry the keys in the clear.
+	// Plain HTTP to another machine would carry the keys in the clear,
+	// whether given or redirected to.
+	code, stderr = runCLI(t, nil, "unlock", "--link", srv.URL+"/moved", "-o", t.TempDir(), dl)
+	wantFix(t, code, 1, stderr, "redirected to plain http://films.example.org", "--key-file")
 	code, stderr = runCLI(t, nil, "unlock", "--link", "http://films.example.org/unlock/"+token, dl)
 	wantFix(t, code, 1, stderr, "in the clear", "https://")
 }
