@@ -165,3 +165,46 @@ func (r *Reader) Seek(offset int64, whence int) (int64, error) {
 	r.pos = offset
 	return offset, nil
 }
+
+// SeekReader decrypts a ciphertext io.ReadSeeker as it reads, at the
+// position it reads from: for a reader whose position matters, such as a
+// torrent's file reader, which fetches the pieces from its read position
+// first. Reader needs an io.ReaderAt instead.
+type SeekReader struct {
+	rs  io.ReadSeeker
+	b   cipher.Block
+	iv  [16]byte
+	pos int64
+}
+
+// NewSeekReader returns a SeekReader of the gated file whose ciphertext
+// rs reads, decrypted with key, from rs's current position.
+func NewSeekReader(rs io.ReadSeeker, key store.FileKey) (*SeekReader, error) {
+	pos, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b, err := aes.NewCipher(key.Key[:])
+	if err != nil {
+		panic("bundle: " + err.Error())
+	}
+	return &SeekReader{rs: rs, b: b, iv: key.IV, pos: pos}, nil
+}
+
+// Read reads and decrypts the bytes at the position.
+func (r *SeekReader) Read(p []byte) (int, error) {
+	n, err := r.rs.Read(p)
+	xorAt(r.b, r.iv, p[:n], p[:n], r.pos)
+	r.pos += int64(n)
+	return n, err
+}
+
+// Seek moves the underlying reader, and so the keystream with it.
+func (r *SeekReader) Seek(offset int64, whence int) (int64, error) {
+	pos, err := r.rs.Seek(offset, whence)
+	if err != nil {
+		return pos, err
+	}
+	r.pos = pos
+	return pos, nil
+}

@@ -249,6 +249,41 @@ func TestReader(t *testing.T) {
 	})
 }
 
+func TestSeekReader(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	key := randomKey(r)
+	plain := randomBytes(r, 50_001)
+	ct := ctrFromStart(t, key, plain)
+	under := bytes.NewReader(ct)
+	under.Seek(100, io.SeekStart)
+	sr, err := NewSeekReader(under, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From where the reader was.
+	p := make([]byte, 33)
+	if n, err := io.ReadFull(sr, p); n != 33 || err != nil || !bytes.Equal(p, plain[100:133]) {
+		t.Fatalf("read at 100: %d, %v", n, err)
+	}
+	for range 200 {
+		off := int64(r.IntN(len(plain)))
+		pos, err := sr.Seek(off, io.SeekStart)
+		if err != nil || pos != off {
+			t.Fatalf("Seek(%d) = %d, %v", off, pos, err)
+		}
+		got, err := io.ReadAll(io.LimitReader(sr, int64(r.IntN(3000))))
+		if err != nil || !bytes.Equal(got, plain[off:off+int64(len(got))]) {
+			t.Fatalf("read %d bytes at %d differs (%v)", len(got), off, err)
+		}
+	}
+	if pos, err := sr.Seek(-10, io.SeekEnd); err != nil || pos != int64(len(plain))-10 {
+		t.Fatalf("Seek(-10, end) = %d, %v", pos, err)
+	}
+	if tail, _ := io.ReadAll(sr); !bytes.Equal(tail, plain[len(plain)-10:]) {
+		t.Error("tail differs")
+	}
+}
+
 func TestNewFileKey(t *testing.T) {
 	a, err := NewFileKey()
 	if err != nil {
