@@ -74,6 +74,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckMagnet$$' -fuzztime $(FUZZTIME) ./admin/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTorrent$$' -fuzztime $(FUZZTIME) ./admin/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanMessage$$' -fuzztime $(FUZZTIME) ./bench/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime $(FUZZTIME) ./bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseKeyFile$$' -fuzztime $(FUZZTIME) ./bundle/
 
 test: lint build unit fuzz
 

@@ -44,6 +44,11 @@ type BundleFile struct {
 	Path   string
 	Gate   Gate
 	Length int64
+	// PlainSHA256 is the SHA-256 of a gated file's plain bytes, which
+	// the torrent's piece hashes (of the ciphertext) cannot vouch for:
+	// with it, unlocking tells a right key from a wrong one. Zero for a
+	// free file.
+	PlainSHA256 [32]byte
 }
 
 // Campaign is a crowd-funding goal shown with a bundle.

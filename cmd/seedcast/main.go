@@ -28,6 +28,8 @@ type cli struct {
 	Serve       serveCmd       `cmd:"" help:"Seed files, folders, .torrent files or magnets (none: the demo pilot) to native clients and browsers, with tracker and player."`
 	Watch       watchCmd       `cmd:"" help:"Stream a magnet or .torrent from its swarm into the local player while it downloads: prints the watch URL, shows progress, seeds while it runs; Ctrl-C stops it."`
 	Create      createCmd      `cmd:"" help:"Write a .torrent for a file or folder."`
+	Bundle      bundleCmd      `cmd:"" help:"Make bundles: files free for all and files behind a gate (an email, a price), in one torrent."`
+	Unlock      unlockCmd      `cmd:"" help:"Decrypt the gated files of a downloaded bundle with its key file or unlock link."`
 	Tracker     trackerCmd     `cmd:"" help:"Run the WebTorrent and HTTP tracker alone."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the node on this machine answers /healthz with 200 OK (a container's HEALTHCHECK)."`
 	Version     versionCmd     `cmd:"" help:"Print the version, VCS commit and Go version of this binary."`
