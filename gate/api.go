@@ -2,12 +2,12 @@ package gate
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/store"
 )
@@ -151,22 +151,8 @@ func (s *Server) serveOne(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, bj)
 }
 
-// KeyJSON is one file's key as a page or `seedcast unlock` takes it.
-type KeyJSON struct {
-	Key string `json:"key"` // base64
-	IV  string `json:"iv"`  // base64
-}
-
-// KeysJSON is GET /api/bundles/{id}/keys: the keys of the files the
-// session unlocked, by path.
-type KeysJSON struct {
-	Bundle   string             `json:"bundle"`
-	InfoHash string             `json:"infohash"`
-	Files    map[string]KeyJSON `json:"files"`
-}
-
 // serveKeys gives the request's session the keys of the files it
-// unlocked: 403 if it unlocked none.
+// unlocked, as a key file (bundle.KeyFile): 403 if it unlocked none.
 func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	b, err := s.bundle(ctx, r.PathValue("id"))
@@ -184,13 +170,19 @@ func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := KeysJSON{Bundle: b.ID, InfoHash: b.InfoHash.String(), Files: map[string]KeyJSON{}}
+	// The key file `seedcast unlock` takes, of the files the session
+	// opened.
+	open := b
+	open.Files = nil
 	for _, f := range b.Files {
-		k, ok := keys[f.Path]
-		if !ok || f.Gate.Kind == store.GateFree || !opens(unlocked, f.Gate.Kind) {
-			continue
+		if f.Gate.Kind != store.GateFree && opens(unlocked, f.Gate.Kind) {
+			open.Files = append(open.Files, f)
 		}
-		out.Files[f.Path] = KeyJSON{Key: base64.StdEncoding.EncodeToString(k.Key[:]), IV: base64.StdEncoding.EncodeToString(k.IV[:])}
 	}
-	return writeJSON(w, out)
+	kf, err := bundle.NewKeyFile(open, keys)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="`+b.ID+`.keys.json"`)
+	return writeJSON(w, kf)
 }

@@ -2,8 +2,6 @@ package gate
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +20,7 @@ import (
 	"github.com/stripe/stripe-go/v82/webhook"
 	"go.uber.org/goleak"
 
+	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/e2e/testnet"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/store"
@@ -179,10 +178,10 @@ func (n *node) access(t *testing.T, c *http.Client) []string {
 	return out
 }
 
-func (n *node) keys(t *testing.T, c *http.Client) (int, KeysJSON) {
+func (n *node) keys(t *testing.T, c *http.Client) (int, bundle.KeyFile) {
 	t.Helper()
 	code, body, _ := do(t, c, "GET", n.url+"/api/bundles/children-of-the-machine/keys", nil)
-	var k KeysJSON
+	var k bundle.KeyFile
 	if code == http.StatusOK {
 		if err := json.Unmarshal([]byte(body), &k); err != nil {
 			t.Fatalf("keys: %v in %s", err, body)
@@ -253,8 +252,8 @@ func TestEmailGate(t *testing.T) {
 			t.Errorf("after the email gate: %v", got)
 		}
 		code, k := n.keys(t, fan)
-		want := base64.StdEncoding.EncodeToString(append([]byte{2}, make([]byte, 31)...))
-		if code != http.StatusOK || len(k.Files) != 1 || k.Files["com/02-episode.mp4"].Key != want || k.InfoHash != (infohash.Hash{1, 2, 3}).String() {
+		want := append([]byte{2}, make([]byte, 31)...)
+		if code != http.StatusOK || len(k.Files) != 1 || !bytes.Equal(k.Files["com/02-episode.mp4"].Key, want) || k.InfoHash != (infohash.Hash{1, 2, 3}) {
 			t.Errorf("keys after the email gate: %d %+v", code, k)
 		}
 		if v := n.view(t, fan); !equal(v.Unlocked, "email") || !v.Files[1].Unlocked || v.Files[2].Unlocked {
@@ -434,5 +433,3 @@ func equal[T comparable](got []T, want ...T) bool {
 	}
 	return true
 }
-
-var _ = context.Background

@@ -125,6 +125,10 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var cs stripe.CheckoutSession
+	if ev.Data == nil {
+		s.log.Warn("payment event refused", "event", ev.ID, "err", "no data")
+		return httperr.Errorf(http.StatusBadRequest, "event %s has no data", ev.ID)
+	}
 	if err := json.Unmarshal(ev.Data.Raw, &cs); err != nil {
 		s.log.Warn("payment event refused", "event", ev.ID, "err", err)
 		return httperr.Errorf(http.StatusBadRequest, "event %s: its checkout session does not parse: %v", ev.ID, err)
@@ -155,6 +159,10 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("payment event seen before: counted once", "event", ev.ID, "bundle", b.ID)
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	}
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrMixedCurrency) {
+		s.log.Warn("payment event refused", "event", ev.ID, "bundle", b.ID, "err", err)
+		return httperr.Errorf(http.StatusBadRequest, "event %s: %v", ev.ID, err)
 	}
 	if err != nil {
 		return err

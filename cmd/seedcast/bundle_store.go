@@ -1,5 +1,3 @@
-//go:build storewired
-
 package main
 
 import (
