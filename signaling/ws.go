@@ -295,28 +295,101 @@ func (s *socket) finish() {
 	s.srv.sockMu.Unlock()
 }
 
-// writer writes the queue to the WebSocket until it is empty. A failed
-// write closes the socket; the writer then drains what is left without
-// writing, so that the socket never starts another.
+// writer writes the queue to the WebSocket until it is empty, all that
+// is queued at once in one write. A failed write closes the socket; the
+// writer then drains what is left without writing, so that the socket
+// never starts another.
 func (s *socket) writer() {
 	defer s.srv.wg.Done()
+	nc := s.conn.NetConn()
+	var w frameWriter
 	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
-		for _, msg := range msgs {
-			if s.closed() {
-				continue
-			}
-			var err error
-			if msg == nil {
-				err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-			} else {
-				s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-				err = s.conn.WriteMessage(websocket.TextMessage, msg)
-			}
-			if err != nil {
-				s.close()
-			}
+		if s.closed() {
+			continue
+		}
+		nc.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := w.write(nc, msgs); err != nil {
+			s.close()
 		}
 	}
+}
+
+// frameWriter writes a socket's messages as WebSocket frames straight to
+// its conn, bypassing gorilla's writer, which copies each message into a
+// write buffer and makes a write of each. A server's frames are not
+// masked, so a message needs only a header before it: the headers and
+// the messages go out as they are in one writev. That is safe beside
+// gorilla's own writes (pongs, the close frame) because the conn takes
+// one Write or writev whole before another (its fd's write lock).
+type frameWriter struct {
+	hdrs []byte
+	bufs net.Buffers
+	join []byte // for conns without writev (TLS): one Write of all
+}
+
+// Frame headers (RFC 6455 5.2): FIN and the opcode, then the length.
+const (
+	frameText = 0x80 | websocket.TextMessage
+	framePing = 0x80 | websocket.PingMessage
+)
+
+// appendFrameHeader appends the header of an unmasked final frame of op
+// with n bytes of payload.
+func appendFrameHeader(b []byte, op byte, n int) []byte {
+	switch {
+	case n <= 125:
+		return append(b, op, byte(n))
+	case n <= 0xffff:
+		return append(b, op, 126, byte(n>>8), byte(n))
+	}
+	return append(b, op, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// write writes msgs (nil for a ping) to nc.
+func (w *frameWriter) write(nc net.Conn, msgs [][]byte) error {
+	w.hdrs = w.hdrs[:0]
+	for _, m := range msgs {
+		op := byte(frameText)
+		if m == nil {
+			op = framePing
+		}
+		w.hdrs = appendFrameHeader(w.hdrs, op, len(m))
+	}
+	if _, ok := nc.(*net.TCPConn); !ok {
+		w.join = w.join[:0]
+		h := w.hdrs
+		for _, m := range msgs {
+			n := frameHeaderLen(len(m))
+			w.join = append(append(w.join, h[:n]...), m...)
+			h = h[n:]
+		}
+		_, err := nc.Write(w.join)
+		return err
+	}
+	w.bufs = w.bufs[:0]
+	h := w.hdrs
+	for _, m := range msgs {
+		n := frameHeaderLen(len(m))
+		w.bufs = append(w.bufs, h[:n:n])
+		if len(m) > 0 {
+			w.bufs = append(w.bufs, m)
+		}
+		h = h[n:]
+	}
+	bufs := w.bufs // WriteTo consumes its receiver
+	_, err := bufs.WriteTo(nc)
+	return err
+}
+
+// frameHeaderLen is the length of appendFrameHeader's header.
+func frameHeaderLen(n int) int {
+	switch {
+	case n <= 125:
+		return 2
+	case n <= 0xffff:
+		return 4
+	}
+	return 10
 }
 
 // handleWS answers one message of s.
