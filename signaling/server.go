@@ -102,6 +102,11 @@ type Server struct {
 	closed  bool
 	wg      sync.WaitGroup
 
+	// poller wakes parked sockets while Run runs; nil before and after,
+	// and on systems without one, where every socket keeps its read
+	// goroutine.
+	poller atomic.Pointer[poller]
+
 	stats      Stats
 	statsCache statsCache
 }
@@ -211,6 +216,16 @@ func (srv *Server) Register(mux *http.ServeMux) {
 // connections. Run is meant to be called once.
 func (srv *Server) Run(ctx context.Context) error {
 	defer srv.close()
+	if p, err := newPoller(srv.wake); err == nil {
+		srv.wg.Add(1)
+		go func() {
+			defer srv.wg.Done()
+			p.run()
+		}()
+		srv.poller.Store(p)
+	} else if !errors.Is(err, errors.ErrUnsupported) {
+		srv.log.Warn("idle WebSockets keep a goroutine each", "err", err)
+	}
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	pings := time.NewTicker(pingPeriod)
@@ -227,8 +242,9 @@ func (srv *Server) Run(ctx context.Context) error {
 	}
 }
 
-// ping queues a ping for every WebSocket: one that does not answer
-// within pongWait is closed by its read pump.
+// ping queues a ping for every WebSocket. One that has not answered
+// (nor sent anything) within pongWait is closed: by its read deadline if
+// a goroutine reads it, else here, within pingPeriod more.
 func (srv *Server) ping() {
 	srv.sockMu.Lock()
 	socks := make([]*socket, 0, len(srv.sockets))
@@ -238,7 +254,16 @@ func (srv *Server) ping() {
 		}
 	}
 	srv.sockMu.Unlock()
+	silent := time.Now().Add(-pongWait).UnixNano()
 	for _, s := range socks {
+		if s.seen.Load() < silent {
+			srv.log.Debug("websocket closed: no pong", "remote", s.addr)
+			s.close()
+			if s.claim() {
+				s.finish()
+			}
+			continue
+		}
 		s.enqueue(ping)
 	}
 }
@@ -272,9 +297,19 @@ func (srv *Server) close() {
 	srv.sockMu.Unlock()
 	var wg sync.WaitGroup
 	for _, s := range socks {
-		wg.Go(s.close)
+		wg.Go(func() {
+			s.close()
+			if s.claim() {
+				s.finish() // it was parked: no read pump will
+			}
+		})
 	}
 	wg.Wait()
+	// The poller's goroutine is one of srv.wg's: it must end first. A
+	// socket it wakes from now on finds the server closed.
+	if p := srv.poller.Swap(nil); p != nil {
+		p.close()
+	}
 	srv.wg.Wait()
 }
 

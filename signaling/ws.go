@@ -1,14 +1,18 @@
 package signaling
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -32,6 +36,11 @@ const (
 // little.
 const readBufferBytes = 512
 
+// readBuffers lend read goroutines the buffers they read messages into,
+// grown to the largest message read; a message's request refers into
+// its buffer only while it is handled.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
 // writeBuffers lends sockets their write buffers while they write.
 var writeBuffers sync.Pool
 
@@ -41,9 +50,9 @@ var writeBuffers sync.Pool
 // program, not a browser) and is taken.
 func newUpgrader(origins []string) *websocket.Upgrader {
 	return &websocket.Upgrader{
-		// An idle socket holds its read buffer and nothing else: the
-		// write buffer comes from a pool for each message.
-		ReadBufferSize:  readBufferBytes,
+		// An idle socket holds its read buffer (hijacker's) and nothing
+		// else; the writer needs no buffer of gorilla's (frameWriter),
+		// but for control frames, from a pool.
 		WriteBufferPool: &writeBuffers,
 		CheckOrigin: func(r *http.Request) bool {
 			o := r.Header.Get("Origin")
@@ -92,6 +101,22 @@ type socket struct {
 	tokens  float64
 	lastMsg time.Time
 
+	// br is the reader gorilla reads the conn through, and rc the conn's
+	// fd: a socket with nothing in br parks (park) if it has an rc (a
+	// plain TCP conn; a TLS conn may hold input of its own).
+	br *bufio.Reader
+	rc syscall.RawConn
+	// seen is when the socket last sent a message or a pong, in Unix
+	// nanoseconds: the ping ticker closes a parked socket silent for
+	// pongWait, as the read deadline closes one being read.
+	seen atomic.Int64
+	// parked says the socket has no read goroutine; whoever clears it
+	// (claim) reads the socket or finishes it. token is its key in the
+	// poller. Both under parkMu.
+	parkMu sync.Mutex
+	parked bool
+	token  uint64
+
 	// keys are the (info hash, peer id) pairs the socket announced: a
 	// few, searched in order (a map would cost an idle socket far more).
 	keys []swarmKey
@@ -110,7 +135,8 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("over %d WebSockets from your address; close some and retry", srv.cfg.MaxSocketsPerIP), http.StatusTooManyRequests)
 		return
 	}
-	conn, err := srv.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	conn, err := srv.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		// Upgrade has already replied with an HTTP error.
 		srv.log.Debug("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -122,12 +148,43 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 	s := srv.newSocket(r.RemoteAddr)
 	s.conn = conn
 	s.counted = host
+	s.seen.Store(time.Now().UnixNano())
+	if tc, ok := conn.NetConn().(*net.TCPConn); ok && hj.br != nil {
+		s.br = hj.br
+		s.rc, _ = tc.SyscallConn()
+	}
+	conn.SetReadLimit(maxMsgBytes)
+	conn.SetPongHandler(func(string) error {
+		s.pong()
+		return nil
+	})
 	if !srv.register(s, 1) {
 		srv.releaseHost(host)
 		conn.Close()
 		return
 	}
-	go s.readPump()
+	go s.readPump(false)
+}
+
+// hijacker hands gorilla's Upgrader a reader of the tracker's for the
+// conn, so that the tracker can tell whether gorilla has input buffered
+// before it parks a socket. With Upgrader.ReadBufferSize zero, gorilla
+// (v1.5.3, Upgrade in server.go) reads through the hijacked reader when
+// it is larger than 256 bytes.
+type hijacker struct {
+	http.ResponseWriter
+	br *bufio.Reader
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		// Input before the handshake ended: gorilla refuses it, seeing
+		// it buffered.
+		return nc, brw, err
+	}
+	h.br = bufio.NewReaderSize(nc, readBufferBytes)
+	return nc, bufio.NewReadWriter(h.br, brw.Writer), nil
 }
 
 func (srv *Server) newSocket(addr string) *socket {
@@ -238,24 +295,46 @@ func (s *socket) reply(v any) {
 	s.enqueue(b)
 }
 
-func (s *socket) readPump() {
+// readPump reads the socket's messages and handles them, one at a time,
+// until the socket closes or, for one that can park, until it has no
+// input buffered: then it parks the socket and ends, and the poller runs
+// another when input arrives (woken). Only one runs for a socket at a
+// time.
+func (s *socket) readPump(woken bool) {
 	defer s.srv.wg.Done()
-	defer s.finish()
-	s.conn.SetReadLimit(maxMsgBytes)
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
 	s.conn.SetReadDeadline(time.Now().Add(pongWait))
-	s.conn.SetPongHandler(func(string) error {
-		return s.conn.SetReadDeadline(time.Now().Add(pongWait))
-	})
+	if woken {
+		// The fd is readable: fill br, so that what came is seen.
+		if _, err := s.br.Peek(1); err != nil {
+			s.finish()
+			return
+		}
+	}
 	for {
-		_, msg, err := s.conn.ReadMessage()
+		if s.rc != nil {
+			more, err := s.controlFrames()
+			if err != nil {
+				s.finish()
+				return
+			}
+			if !more && s.park() {
+				return
+			}
+		}
+		msg, err := s.read((*bp)[:0])
+		*bp = msg[:0]
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
 				s.srv.stats.WSRejected.Add(1)
 				s.srv.log.Info("websocket closed: message too big", "remote", s.addr, "limit", maxMsgBytes)
 			}
+			s.finish()
 			return
 		}
 		now := time.Now()
+		s.seen.Store(now.UnixNano())
 		s.conn.SetReadDeadline(now.Add(pongWait))
 		s.srv.stats.WSMessages.Add(1)
 		if !s.allowMessage(now) {
@@ -263,10 +342,16 @@ func (s *socket) readPump() {
 			s.srv.log.Debug("message over the socket's rate, dropped", "remote", s.addr)
 			continue
 		}
+		if s.rc != nil {
+			// This goroutine ends when the socket idles, and its stack
+			// with it.
+			s.srv.handleWS(s, msg)
+			continue
+		}
 		// The message is handled on a goroutine of its own, awaited:
 		// decoding and relaying offers grow a stack to several KB, and
-		// the read pump, which waits on an idle socket for minutes, keeps
-		// a stack as large as it ever grew.
+		// a read pump that never parks waits on an idle socket for
+		// minutes, keeping a stack as large as it ever grew.
 		handled := make(chan struct{})
 		go func() {
 			defer close(handled)
@@ -274,6 +359,118 @@ func (s *socket) readPump() {
 		}()
 		<-handled
 	}
+}
+
+// read reads the socket's next message into buf.
+func (s *socket) read(buf []byte) ([]byte, error) {
+	_, r, err := s.conn.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf)+512)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// pong notes a pong: the socket is alive.
+func (s *socket) pong() {
+	now := time.Now()
+	s.seen.Store(now.UnixNano())
+	s.conn.SetReadDeadline(now.Add(pongWait))
+}
+
+// controlFrames handles the pings and pongs whole in br as gorilla would,
+// and reports whether br holds more: a frame for gorilla to read (or to
+// refuse). Without it, a parked socket woken by a pong would wait in
+// gorilla's reader, past the pong, for its next message.
+func (s *socket) controlFrames() (more bool, err error) {
+	for s.br.Buffered() > 0 {
+		h, err := s.br.Peek(2)
+		if err != nil {
+			return false, err
+		}
+		// RFC 6455 5.2: FIN, no RSV bits, a ping or a pong; masked, as
+		// a client's frames are; 125 bytes at most (5.5).
+		op, n := h[0]&0x0f, int(h[1]&0x7f)
+		if h[0]&0xf0 != 0x80 || h[1]&0x80 == 0 || n > 125 || (op != websocket.PingMessage && op != websocket.PongMessage) {
+			return true, nil
+		}
+		f, err := s.br.Peek(6 + n)
+		if err != nil {
+			return false, err
+		}
+		var payload [125]byte
+		for i := range n {
+			payload[i] = f[6+i] ^ f[2+i%4]
+		}
+		s.br.Discard(6 + n)
+		if op == websocket.PongMessage {
+			s.pong()
+			continue
+		}
+		// gorilla's default ping handler: a pong within a second,
+		// its failure no reason to stop reading.
+		s.conn.WriteControl(websocket.PongMessage, payload[:n], time.Now().Add(time.Second))
+	}
+	return false, nil
+}
+
+// park ends the socket's read goroutine, arming the poller to wake it
+// (Server.wake) when input arrives. It reports false if the socket cannot
+// park, and its caller reads on.
+func (s *socket) park() bool {
+	p := s.srv.poller.Load()
+	if p == nil {
+		return false
+	}
+	s.parkMu.Lock()
+	defer s.parkMu.Unlock()
+	if s.closed() {
+		return false
+	}
+	// Armed under parkMu: a wake, which claims, waits until parked is
+	// set and the arming done.
+	s.parked = true
+	if err := p.arm(s); err != nil {
+		s.parked = false
+		return false
+	}
+	return true
+}
+
+// claim takes a parked socket out of the poller's hands: the caller must
+// read it (readPump) or finish it. It reports false if the socket was not
+// parked.
+func (s *socket) claim() bool {
+	s.parkMu.Lock()
+	defer s.parkMu.Unlock()
+	if !s.parked {
+		return false
+	}
+	s.parked = false
+	return true
+}
+
+// wake runs a read goroutine for a parked socket with input.
+func (srv *Server) wake(s *socket) {
+	if !s.claim() {
+		return
+	}
+	if !srv.goroutine() {
+		s.finish() // the server is closing
+		return
+	}
+	go s.readPump(true)
 }
 
 // finish removes the socket's peers from their swarms, as a "stopped" for
@@ -284,6 +481,9 @@ func (s *socket) finish() {
 	s.close()
 	for _, k := range s.keys {
 		s.srv.removeWS(s, k)
+	}
+	if p := s.srv.poller.Load(); p != nil {
+		p.forget(s)
 	}
 	s.srv.sockMu.Lock()
 	delete(s.srv.sockets, s)
