@@ -169,7 +169,8 @@ func FuzzParseRequest(f *testing.F) {
 
 // FuzzRelayMessage checks that the relays written by hand say what
 // json.Marshal of offerRelay and answerRelay says, for any ids and any
-// JSON object of an SDP.
+// JSON object of an SDP, and the reply to an announce what json.Marshal
+// of announceReply says.
 func FuzzRelayMessage(f *testing.F) {
 	f.Add([]byte(`{"type":"offer","sdp":"v=0\r\n"}`), []byte("offer id \x00\x01\"\\\xff\x7f\x80 x"), []byte("-WW0300-abcdefghijkl"))
 	f.Fuzz(func(t *testing.T, sdp, a, b []byte) {
@@ -196,6 +197,16 @@ func FuzzRelayMessage(f *testing.F) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s relay\n got %q\nwant %q", kind, mine, std)
 			}
+		}
+		interval, complete, incomplete := len(a)*7, len(sdp), len(b)-3
+		std, _ := json.Marshal(announceReply{Action: actionAnnounce, Interval: interval, InfoHash: offerID, Complete: complete, Incomplete: incomplete})
+		mine := announceReplyMessage(interval, infohash.Hash(offerID), complete, incomplete)
+		if err := json.Unmarshal(mine, &got); err != nil {
+			t.Fatalf("reply %q: %v", mine, err)
+		}
+		json.Unmarshal(std, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("reply\n got %q\nwant %q", mine, std)
 		}
 	})
 }

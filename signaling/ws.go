@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,33 @@ const (
 // read in several calls, and idle sockets, the most of a tracker's, hold
 // little.
 const readBufferBytes = 512
+
+// msgBuffers recycle the buffers of the messages the tracker sends: a
+// WebSocket's writer puts each back once written (or dropped), so that
+// relaying an announce's offers, 5 buffers of a few KB, allocates
+// nothing in the steady state. A local socket's messages are handed to
+// its node and never come back.
+var msgBuffers sync.Pool
+
+// maxPooledMsgBytes bounds the buffers msgBuffers keeps: a buffer holds
+// its message in a send queue, and a few large ones must not make every
+// queued message large.
+const maxPooledMsgBytes = 8 << 10
+
+// newMsgBuffer returns an empty buffer for a message of about n bytes.
+func newMsgBuffer(n int) []byte {
+	if bp, _ := msgBuffers.Get().(*[]byte); bp != nil && cap(*bp) >= n {
+		return (*bp)[:0]
+	}
+	return make([]byte, 0, max(n, 2<<10))
+}
+
+// freeMsgBuffer puts b back for newMsgBuffer; b must not be used after.
+func freeMsgBuffer(b []byte) {
+	if b != nil && cap(b) <= maxPooledMsgBytes {
+		msgBuffers.Put(&b)
+	}
+}
 
 // readBuffers lend read goroutines the buffers they read messages into,
 // grown to the largest message read; a message's request refers into
@@ -246,10 +274,12 @@ func (s *socket) enqueue(msg []byte) bool {
 	s.qmu.Lock()
 	if s.closed() {
 		s.qmu.Unlock()
+		freeMsgBuffer(msg)
 		return false
 	}
 	if len(s.queue) >= s.srv.cfg.SendQueueLen {
 		s.qmu.Unlock()
+		freeMsgBuffer(msg)
 		s.srv.stats.WSDropped.Add(1)
 		s.srv.log.Debug("send queue full, message dropped", "remote", s.addr)
 		return false
@@ -502,17 +532,23 @@ func (s *socket) finish() {
 func (s *socket) writer() {
 	defer s.srv.wg.Done()
 	nc := s.conn.NetConn()
-	var w frameWriter
+	w := frameWriters.Get().(*frameWriter)
+	defer frameWriters.Put(w)
 	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
-		if s.closed() {
-			continue
+		if !s.closed() {
+			nc.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := w.write(nc, msgs); err != nil {
+				s.close()
+			}
 		}
-		nc.SetWriteDeadline(time.Now().Add(writeWait))
-		if err := w.write(nc, msgs); err != nil {
-			s.close()
+		for _, m := range msgs {
+			freeMsgBuffer(m)
 		}
 	}
 }
+
+// frameWriters lend writers their frameWriter.
+var frameWriters = sync.Pool{New: func() any { return new(frameWriter) }}
 
 // frameWriter writes a socket's messages as WebSocket frames straight to
 // its conn, bypassing gorilla's writer, which copies each message into a
@@ -578,6 +614,7 @@ func (w *frameWriter) write(nc net.Conn, msgs [][]byte) error {
 	}
 	bufs := w.bufs // WriteTo consumes its receiver
 	_, err := bufs.WriteTo(nc)
+	clear(w.bufs) // the messages go back to msgBuffers
 	return err
 }
 
@@ -794,7 +831,7 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		s.keys = slices.DeleteFunc(s.keys, func(k swarmKey) bool { return k == swarmKey{ih, req.PeerID} })
 		c, i := 0, 0
 		srv.withSwarm(ih, false, func(sw *swarm) { c, i = sw.counts() })
-		s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
+		s.enqueue(announceReplyMessage(srv.wsIntervalSecs(), ih, c, i))
 		return
 	}
 	if !srv.allowed(ih) {
@@ -812,7 +849,7 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
 	// The announcer hears back before its offers go out, as in
 	// bittorrent-tracker.
-	s.reply(announceReply{Action: actionAnnounce, Interval: srv.wsIntervalSecs(), InfoHash: ID(ih), Complete: c, Incomplete: i})
+	s.enqueue(announceReplyMessage(srv.wsIntervalSecs(), ih, c, i))
 	for n, to := range recipients {
 		o := req.Offers[n]
 		if to.enqueue(relayMessage("offer", o.SDP, o.ID, req.PeerID, ID(ih))) {
@@ -867,8 +904,8 @@ func (srv *Server) removeWS(s *socket, k swarmKey) {
 // SDP, up to a few KB that came in as valid JSON, is copied as it is,
 // where encoding/json would check and compact it again for every
 // recipient (the most of a relay's CPU).
-func relayMessage(kind string, sdp json.RawMessage, offerID, from, ih ID) []byte {
-	b := make([]byte, 0, len(sdp)+200)
+func relayMessage(kind string, sdp []byte, offerID, from, ih ID) []byte {
+	b := newMsgBuffer(len(sdp) + 200)
 	b = append(b, `{"action":"announce","`...)
 	b = append(b, kind...)
 	b = append(b, `":`...)
@@ -903,3 +940,19 @@ func appendIDJSON(b []byte, id ID) []byte {
 }
 
 func (srv *Server) wsIntervalSecs() int { return int(srv.cfg.WSInterval / time.Second) }
+
+// announceReplyMessage writes the reply to an announce as json.Marshal of
+// announceReply would (FuzzRelayMessage holds it to that), without
+// reflection: it goes out for every announce.
+func announceReplyMessage(interval int, ih infohash.Hash, complete, incomplete int) []byte {
+	b := newMsgBuffer(160)
+	b = append(b, `{"action":"announce","interval":`...)
+	b = strconv.AppendInt(b, int64(interval), 10)
+	b = append(b, `,"info_hash":`...)
+	b = appendIDJSON(b, ID(ih))
+	b = append(b, `,"complete":`...)
+	b = strconv.AppendInt(b, int64(complete), 10)
+	b = append(b, `,"incomplete":`...)
+	b = strconv.AppendInt(b, int64(incomplete), 10)
+	return append(b, '}')
+}
