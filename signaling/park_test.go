@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,5 +160,36 @@ func TestParkedSocketsClose(t *testing.T) {
 	c2 := dialWS(t, url)
 	c2.WriteJSON(announceJSON(infohash.Hash{8}, ID{2}, 0))
 	readJSON(t, c2)
+	waitParked(t, srv)
+}
+
+// TestParkedSocketsStress has sockets announce over and over, each
+// awaiting its reply, with pauses that let them park and without: no
+// message may be left unread in a parked socket.
+func TestParkedSocketsStress(t *testing.T) {
+	srv, url := newTestServer(t)
+	const sockets, rounds = 40, 60
+	var wg sync.WaitGroup
+	for i := range sockets {
+		c := dialWS(t, url)
+		msg, _ := json.Marshal(announceJSON(infohash.Hash{9}, ID{byte(i), 1}, 0))
+		wg.Go(func() {
+			for r := range rounds {
+				if r%7 == 0 {
+					time.Sleep(time.Duration(r%3) * time.Millisecond)
+				}
+				if err := c.WriteMessage(websocket.TextMessage, msg); err != nil {
+					t.Error(err)
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, _, err := c.ReadMessage(); err != nil {
+					t.Errorf("socket %d, round %d: %v", i, r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	waitParked(t, srv)
 }
