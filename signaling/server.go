@@ -101,6 +101,11 @@ type Server struct {
 	perIP   map[string]int // WebSockets open by host
 	closed  bool
 	wg      sync.WaitGroup
+	// wgMu guards wg's Adds for goroutines that start as messages come
+	// (writers, woken readers) against close's Wait: shared, not a
+	// mutex every message of every socket would queue on.
+	wgMu     sync.RWMutex
+	wgClosed bool
 
 	// poller wakes parked sockets while Run runs; nil before and after,
 	// and on systems without one, where every socket keeps its read
@@ -288,6 +293,9 @@ func (srv *Server) expire(now time.Time) {
 // once; closing the conn ends its read pump and any write. A local
 // socket's writer ends once its recv returns.
 func (srv *Server) close() {
+	srv.wgMu.Lock()
+	srv.wgClosed = true
+	srv.wgMu.Unlock()
 	srv.sockMu.Lock()
 	srv.closed = true
 	socks := make([]*socket, 0, len(srv.sockets))

@@ -2,10 +2,12 @@ package signaling
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -239,9 +241,9 @@ func (srv *Server) register(s *socket, n int) bool {
 // goroutine counts one more goroutine for Run to wait for, unless it has
 // ended.
 func (srv *Server) goroutine() bool {
-	srv.sockMu.Lock()
-	defer srv.sockMu.Unlock()
-	if srv.closed {
+	srv.wgMu.RLock()
+	defer srv.wgMu.RUnlock()
+	if srv.wgClosed {
 		return false
 	}
 	srv.wg.Add(1)
@@ -845,8 +847,10 @@ func (srv *Server) announceWS(s *socket, req *request) {
 		s.reply(failure(ih, err.Error()))
 		return
 	}
-	srv.log.Debug("announce", "infohash", ih, "peer_id", req.PeerID, "remote", s.addr,
-		"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
+	if srv.debug() {
+		srv.log.Debug("announce", "infohash", ih, "peer_id", req.PeerID, "remote", s.addr,
+			"event", req.Event, "offers", len(req.Offers), "recipients", len(recipients), "complete", c, "incomplete", i)
+	}
 	// The announcer hears back before its offers go out, as in
 	// bittorrent-tracker.
 	s.enqueue(announceReplyMessage(srv.wsIntervalSecs(), ih, c, i))
@@ -885,9 +889,16 @@ func (srv *Server) routeAnswer(s *socket, req *request) {
 	}
 	if to.enqueue(relayMessage("answer", req.Answer, req.OfferID, req.PeerID, ID(ih))) {
 		srv.stats.AnswersRelay.Add(1)
-		srv.log.Debug("answer relayed", "infohash", ih, "peer_id", req.PeerID, "to_peer_id", req.ToPeerID, "offer_id", req.OfferID)
+		if srv.debug() {
+			srv.log.Debug("answer relayed", "infohash", ih, "peer_id", req.PeerID, "to_peer_id", req.ToPeerID, "offer_id", req.OfferID)
+		}
 	}
 }
+
+// debug reports whether the log takes Debug records: the logs of every
+// announce and answer are built only then, their ids boxed into
+// interfaces being most of a disabled log's cost.
+func (srv *Server) debug() bool { return srv.log.Enabled(context.Background(), slog.LevelDebug) }
 
 // removeWS removes the peer of k from its swarm if s still owns it: after a
 // reconnect the same peer id may belong to a newer socket.
