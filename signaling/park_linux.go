@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +36,19 @@ type poller struct {
 	socks  map[uint64]*socket
 	next   uint64
 	done   chan struct{}
+	ctl    epollCtl // arm's, under mu
 }
+
+// epollCtl is arm's call of RawConn.Control, reused: a closure and its
+// captures would be allocated for each arming.
+type epollCtl struct {
+	epfd, op int
+	ev       unix.EpollEvent
+	err      error
+	f        func(fd uintptr)
+}
+
+func (c *epollCtl) control(fd uintptr) { c.err = unix.EpollCtl(c.epfd, c.op, int(fd), &c.ev) }
 
 // errPollerClosed is why a socket cannot park after Run ended.
 var errPollerClosed = errors.New("poller closed")
@@ -51,13 +64,16 @@ func newPoller(wake func(*socket)) (*poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	return &poller{
+	p := &poller{
 		wake:  wake,
 		epfd:  epfd,
 		file:  os.NewFile(uintptr(epfd), "epoll"),
 		socks: make(map[uint64]*socket),
 		done:  make(chan struct{}),
-	}, nil
+	}
+	p.ctl.epfd = epfd
+	p.ctl.f = p.ctl.control
+	return p, nil
 }
 
 // run reports readable sockets until close.
@@ -111,12 +127,14 @@ func (p *poller) arm(s *socket) error {
 		p.socks[s.token] = s
 		op = unix.EPOLL_CTL_ADD
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(uint32(s.token)), Pad: int32(uint32(s.token >> 32))}
-	var ctlErr error
-	err := s.rc.Control(func(fd uintptr) {
-		ctlErr = unix.EpollCtl(p.epfd, op, int(fd), &ev)
-	})
-	return errors.Join(err, ctlErr)
+	c := &p.ctl
+	c.op = op
+	c.ev = unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(uint32(s.token)), Pad: int32(uint32(s.token >> 32))}
+	c.err = nil
+	if err := s.rc.Control(c.f); err != nil {
+		return err
+	}
+	return c.err
 }
 
 // forget drops s, which has finished.
@@ -136,4 +154,48 @@ func (p *poller) close() {
 	p.mu.Unlock()
 	p.file.Close() // ends run's wait
 	<-p.done
+}
+
+// writeFrameNow writes a frame's header and payload to rc's fd if it
+// takes them without waiting, and returns how many bytes it took (0 on
+// any error: the writer, trying again, will meet it). It holds the fd's
+// write lock, so the frame does not interleave with another write.
+func writeFrameNow(rc syscall.RawConn, hdr, payload []byte) int {
+	w := inlineWrites.Get().(*inlineWrite)
+	defer inlineWrites.Put(w)
+	w.iov = [2][]byte{hdr, payload}
+	w.n = 0
+	err := rc.Write(w.f)
+	w.iov = [2][]byte{}
+	if err != nil {
+		return 0
+	}
+	return w.n
+}
+
+// inlineWrite is writeFrameNow's call of RawConn.Write, reused: a closure
+// and its captures would be allocated for each frame.
+type inlineWrite struct {
+	iov [2][]byte
+	n   int
+	f   func(fd uintptr) bool
+}
+
+var inlineWrites = sync.Pool{New: func() any {
+	w := new(inlineWrite)
+	w.f = w.write
+	return w
+}}
+
+func (w *inlineWrite) write(fd uintptr) bool {
+	for {
+		n, err := unix.Writev(int(fd), w.iov[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil {
+			w.n = n
+		}
+		return true
+	}
 }

@@ -3,6 +3,7 @@ package signaling
 import (
 	"encoding/json"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +193,63 @@ func TestParkedSocketsStress(t *testing.T) {
 	}
 	wg.Wait()
 	waitParked(t, srv)
+}
+
+// TestSlowReaderFrames relays offers of 8 KB to a socket that reads
+// slowly, and then to one that does not read until its conn's buffers
+// and send queue are full, so that writes are cut short and messages
+// dropped: every frame that arrives must be whole, and every offer
+// queued must arrive.
+func TestSlowReaderFrames(t *testing.T) {
+	srv, url := newTestServer(t)
+	r := dialWS(t, url)
+	r.WriteJSON(announceJSON(infohash.Hash{5}, ID{1}, 0))
+	readJSON(t, r)
+
+	sdp := strings.Repeat("a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host\r\n", 150)
+	s := dialWS(t, url)
+	send := func(n int) {
+		for i := range n {
+			m := announceJSON(infohash.Hash{5}, ID{2}, 0)
+			m["offers"] = []any{map[string]any{"offer": map[string]string{"type": "offer", "sdp": sdp}, "offer_id": ID{byte(i), 1}.binaryString()}}
+			if err := s.WriteJSON(m); err != nil {
+				t.Error(err)
+				return
+			}
+			readJSON(t, s)
+		}
+	}
+	// read reads n offers, pausing after each if slow. (A read that
+	// times out ends a gorilla conn: each waits long.)
+	read := func(n int, slow bool) {
+		for i := range n {
+			r.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, b, err := r.ReadMessage()
+			if err != nil {
+				t.Errorf("offer %d of %d: %v", i, n, err)
+				return
+			}
+			var m struct{ Offer struct{ SDP string } }
+			if err := json.Unmarshal(b, &m); err != nil || m.Offer.SDP != sdp {
+				t.Errorf("offer %d of %d: %v, %.100q", i, n, err, b)
+				return
+			}
+			if slow {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		read(50, true)
+	}()
+	send(50)
+	<-done
+
+	relayed := srv.stats.OffersRelay.Load()
+	send(2000)
+	relayed = srv.stats.OffersRelay.Load() - relayed
+	t.Logf("%d offers of 2000 queued for a reader that waited, %d dropped", relayed, srv.stats.OffersDropped.Load())
+	read(int(relayed), false)
 }

@@ -269,7 +269,7 @@ func (srv *Server) ping() {
 			}
 			continue
 		}
-		s.enqueue(ping)
+		s.push(outMsg{op: framePing})
 	}
 }
 

@@ -59,9 +59,10 @@ func newMsgBuffer(n int) []byte {
 	return make([]byte, 0, max(n, 2<<10))
 }
 
-// freeMsgBuffer puts b back for newMsgBuffer; b must not be used after.
+// freeMsgBuffer puts b back for newMsgBuffer, unless it is too small or
+// too large to be worth keeping; b must not be used after.
 func freeMsgBuffer(b []byte) {
-	if b != nil && cap(b) <= maxPooledMsgBytes {
+	if cap(b) >= 1<<10 && cap(b) <= maxPooledMsgBytes {
 		msgBuffers.Put(&b)
 	}
 }
@@ -104,12 +105,15 @@ type socket struct {
 	conn *websocket.Conn // nil for a local socket
 	addr string          // for logs
 
-	// The messages waiting to be sent, and whether a writer goroutine
-	// runs: one starts when a message is queued and ends once the queue
-	// is empty, so that an idle socket holds neither a goroutine nor a
-	// buffer for its writes.
+	// The frames waiting to be sent, and whether they are being written:
+	// a message to a socket with nothing queued is written at once if
+	// its conn takes it whole without waiting (push), else a writer
+	// goroutine starts, and ends once the queue is empty, so that an
+	// idle socket holds neither a goroutine nor a buffer for its writes.
+	// partial is the rest of a frame such a write left: it goes first.
 	qmu     sync.Mutex
-	queue   [][]byte
+	queue   []outMsg
+	partial []byte
 	writing bool
 
 	// local is the in-process node's socket: recv gets what the tracker
@@ -186,6 +190,10 @@ func (srv *Server) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(maxMsgBytes)
 	conn.SetPongHandler(func(string) error {
 		s.pong()
+		return nil
+	})
+	conn.SetPingHandler(func(data string) error {
+		s.push(outMsg{op: framePong, b: []byte(data)})
 		return nil
 	})
 	if !srv.register(s, 1) {
@@ -266,54 +274,116 @@ func (s *socket) close() {
 // closeWait bounds the close frame's write.
 const closeWait = 100 * time.Millisecond
 
-// ping is the queue's mark for a ping in place of a message.
-var ping = []byte(nil)
+// outMsg is a frame to send: a text message, a ping or a pong.
+type outMsg struct {
+	op byte // frameText, framePing or framePong
+	b  []byte
+}
 
-// enqueue queues msg (or ping) without blocking, starting a writer if
-// none runs; a full queue drops the message, since one slow reader must
-// not stall the tracker.
+// enqueue queues msg, as push does.
 func (s *socket) enqueue(msg []byte) bool {
+	return s.push(outMsg{op: frameText, b: msg})
+}
+
+// push queues m without blocking, or writes it at once if nothing is
+// queued and the conn takes it without waiting; else it starts a writer
+// if none runs. A full queue drops the message, since one slow reader
+// must not stall the tracker. Pongs come here too, not through gorilla,
+// so that nothing else writes to the conn while a frame is half written.
+func (s *socket) push(m outMsg) bool {
 	s.qmu.Lock()
 	if s.closed() {
 		s.qmu.Unlock()
-		freeMsgBuffer(msg)
+		freeMsgBuffer(m.b)
 		return false
 	}
 	if len(s.queue) >= s.srv.cfg.SendQueueLen {
 		s.qmu.Unlock()
-		freeMsgBuffer(msg)
+		freeMsgBuffer(m.b)
 		s.srv.stats.WSDropped.Add(1)
 		s.srv.log.Debug("send queue full, message dropped", "remote", s.addr)
 		return false
 	}
-	s.queue = append(s.queue, msg)
+	if !s.writing && s.rc != nil {
+		// No goroutine for a write the conn takes at once, the most of
+		// them: the socket's buffer has room.
+		s.writing = true
+		s.qmu.Unlock()
+		if s.writeNow(m) {
+			s.qmu.Lock()
+			if len(s.queue) == 0 {
+				s.writing = false
+				s.qmu.Unlock()
+				return true
+			}
+			s.qmu.Unlock()
+		}
+		return s.startWriter()
+	}
+	s.queue = append(s.queue, m)
 	start := !s.writing
 	s.writing = true
 	s.qmu.Unlock()
-	if start && !s.srv.goroutine() {
-		s.close() // the server is closing
-		return false
-	}
 	if start {
-		if s.local {
-			go s.localWriter()
-		} else {
-			go s.writer()
-		}
+		return s.startWriter()
 	}
 	return true
 }
 
-// next takes the queued messages, or ends the writer when there are none.
-func (s *socket) next() [][]byte {
+// startWriter starts the goroutine that writes the queue.
+func (s *socket) startWriter() bool {
+	if !s.srv.goroutine() {
+		s.close() // the server is closing
+		return false
+	}
+	if s.local {
+		go s.localWriter()
+	} else {
+		go s.writer()
+	}
+	return true
+}
+
+// writeNow writes m's frame if the conn takes it without waiting, and
+// reports whether it took it whole; what it did not take is queued
+// first (partial), for a writer. writing is set.
+func (s *socket) writeNow(m outMsg) bool {
+	var hdr [10]byte
+	h := appendFrameHeader(hdr[:0], m.op, len(m.b))
+	n := writeFrameNow(s.rc, h, m.b)
+	if n == len(h)+len(m.b) {
+		freeMsgBuffer(m.b)
+		return true
+	}
+	if n <= 0 {
+		s.qmu.Lock()
+		s.queue = slices.Insert(s.queue, 0, m)
+		s.qmu.Unlock()
+		return false
+	}
+	rest := make([]byte, 0, len(h)+len(m.b)-n)
+	if n < len(h) {
+		rest = append(append(rest, h[n:]...), m.b...)
+	} else {
+		rest = append(rest, m.b[n-len(h):]...)
+	}
+	freeMsgBuffer(m.b)
+	s.qmu.Lock()
+	s.partial = rest
+	s.qmu.Unlock()
+	return false
+}
+
+// next takes the queued frames, or ends the writer when there are none.
+func (s *socket) next() (partial []byte, msgs []outMsg) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	msgs := s.queue
-	s.queue = nil
-	if len(msgs) == 0 {
+	partial, msgs = s.partial, s.queue
+	s.partial, s.queue = nil, nil
+	if partial == nil && len(msgs) == 0 {
 		s.writing = false
 	}
-	return msgs
+	return partial, msgs
 }
 
 // reply marshals v and queues it.
@@ -450,9 +520,7 @@ func (s *socket) controlFrames() (more bool, err error) {
 			s.pong()
 			continue
 		}
-		// gorilla's default ping handler: a pong within a second,
-		// its failure no reason to stop reading.
-		s.conn.WriteControl(websocket.PongMessage, payload[:n], time.Now().Add(time.Second))
+		s.push(outMsg{op: framePong, b: slices.Clone(payload[:n])})
 	}
 	return false, nil
 }
@@ -536,15 +604,19 @@ func (s *socket) writer() {
 	nc := s.conn.NetConn()
 	w := frameWriters.Get().(*frameWriter)
 	defer frameWriters.Put(w)
-	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
+	for {
+		partial, msgs := s.next()
+		if partial == nil && len(msgs) == 0 {
+			return
+		}
 		if !s.closed() {
 			nc.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := w.write(nc, msgs); err != nil {
+			if err := w.write(nc, partial, msgs); err != nil {
 				s.close()
 			}
 		}
 		for _, m := range msgs {
-			freeMsgBuffer(m)
+			freeMsgBuffer(m.b)
 		}
 	}
 }
@@ -569,6 +641,7 @@ type frameWriter struct {
 const (
 	frameText = 0x80 | websocket.TextMessage
 	framePing = 0x80 | websocket.PingMessage
+	framePong = 0x80 | websocket.PongMessage
 )
 
 // appendFrameHeader appends the header of an unmasked final frame of op
@@ -583,34 +656,33 @@ func appendFrameHeader(b []byte, op byte, n int) []byte {
 	return append(b, op, 127, 0, 0, 0, 0, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
-// write writes msgs (nil for a ping) to nc.
-func (w *frameWriter) write(nc net.Conn, msgs [][]byte) error {
+// write writes partial, the rest of a frame, then msgs' frames to nc.
+func (w *frameWriter) write(nc net.Conn, partial []byte, msgs []outMsg) error {
 	w.hdrs = w.hdrs[:0]
 	for _, m := range msgs {
-		op := byte(frameText)
-		if m == nil {
-			op = framePing
-		}
-		w.hdrs = appendFrameHeader(w.hdrs, op, len(m))
+		w.hdrs = appendFrameHeader(w.hdrs, m.op, len(m.b))
 	}
 	if _, ok := nc.(*net.TCPConn); !ok {
-		w.join = w.join[:0]
+		w.join = append(w.join[:0], partial...)
 		h := w.hdrs
 		for _, m := range msgs {
-			n := frameHeaderLen(len(m))
-			w.join = append(append(w.join, h[:n]...), m...)
+			n := frameHeaderLen(len(m.b))
+			w.join = append(append(w.join, h[:n]...), m.b...)
 			h = h[n:]
 		}
 		_, err := nc.Write(w.join)
 		return err
 	}
 	w.bufs = w.bufs[:0]
+	if len(partial) > 0 {
+		w.bufs = append(w.bufs, partial)
+	}
 	h := w.hdrs
 	for _, m := range msgs {
-		n := frameHeaderLen(len(m))
+		n := frameHeaderLen(len(m.b))
 		w.bufs = append(w.bufs, h[:n:n])
-		if len(m) > 0 {
-			w.bufs = append(w.bufs, m)
+		if len(m.b) > 0 {
+			w.bufs = append(w.bufs, m.b)
 		}
 		h = h[n:]
 	}
