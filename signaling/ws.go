@@ -72,7 +72,10 @@ func freeMsgBuffer(b []byte) {
 // its buffer only while it is handled.
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
-// writeBuffers lends sockets their write buffers while they write.
+// writeBuffers is the Upgrader's WriteBufferPool: with one, gorilla keeps
+// no write buffer for each conn (without, it keeps the hijacked 4 KB
+// one). It lends none in fact: gorilla writes only close frames now,
+// which need none (frameWriter writes the rest).
 var writeBuffers sync.Pool
 
 // newUpgrader returns the WebSocket upgrader of a tracker that takes
@@ -98,8 +101,9 @@ type swarmKey struct {
 	peer ID
 }
 
-// socket is one WebSocket client: one read pump, one write pump, and a
-// bounded queue between the tracker and the write pump.
+// socket is one WebSocket client: at most one read pump, which parks
+// while the socket idles, at most one writer, and a bounded queue between
+// the tracker and the writer.
 type socket struct {
 	srv  *Server
 	conn *websocket.Conn // nil for a local socket
