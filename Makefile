@@ -73,6 +73,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePeerHints$$' -fuzztime $(FUZZTIME) ./swarm/
 	$(GO) test -run '^$$' -fuzz '^FuzzRangeOK$$' -fuzztime $(FUZZTIME) ./player/
 	$(GO) test -run '^$$' -fuzz '^FuzzRelayMessage$$' -fuzztime $(FUZZTIME) ./signaling/
+	$(GO) test -run '^$$' -fuzz '^FuzzWireRequest$$' -fuzztime $(FUZZTIME) ./signaling/
 	$(GO) test -run '^$$' -fuzz '^FuzzCheckMagnet$$' -fuzztime $(FUZZTIME) ./admin/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseTorrent$$' -fuzztime $(FUZZTIME) ./admin/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanMessage$$' -fuzztime $(FUZZTIME) ./bench/

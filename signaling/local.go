@@ -103,10 +103,14 @@ func (s *socket) localPump() {
 // to a WebSocket.
 func (s *socket) localWriter() {
 	defer s.srv.wg.Done()
-	for msgs := s.next(); len(msgs) > 0; msgs = s.next() {
-		for _, msg := range msgs {
-			if !s.closed() {
-				s.recv(msg)
+	for {
+		_, msgs := s.next() // a local socket has no partial frame
+		if len(msgs) == 0 {
+			return
+		}
+		for _, m := range msgs {
+			if !s.closed() && m.op == frameText {
+				s.recv(m.b)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 // serve runs srv on a test HTTP server and returns its base URL. When t
 // ends it cancels Run, checks that Run returned nil having closed every
 // socket, and closes the HTTP server.
-func serve(t *testing.T, srv *Server) string {
+func serve(t testing.TB, srv *Server) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv.Register(mux)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/seedcast/seedcast/infohash"
 )
@@ -48,10 +49,23 @@ func parseEvent(s string) event {
 	return eventUpdate
 }
 
+// parseJSONEvent reads the event of raw, a JSON string.
+func parseJSONEvent(raw []byte) event {
+	switch {
+	case stringIs(raw, "started"):
+		return eventStarted
+	case stringIs(raw, "stopped"):
+		return eventStopped
+	case stringIs(raw, "completed"):
+		return eventCompleted
+	}
+	return eventUpdate
+}
+
 // offer is one WebRTC offer of an announce.
 type offer struct {
 	ID  ID
-	SDP json.RawMessage // {"type":"offer","sdp":"..."}, relayed as it came
+	SDP []byte // {"type":"offer","sdp":"..."}, relayed as it came
 }
 
 // request is one validated message from a WebSocket client.
@@ -66,7 +80,7 @@ type request struct {
 	Offers     []offer
 
 	// An answer to a relayed offer, routed to ToPeerID.
-	Answer   json.RawMessage
+	Answer   []byte
 	ToPeerID ID
 	OfferID  ID
 }
@@ -98,24 +112,9 @@ func failure(ih infohash.Hash, reason string) failureReply {
 	return (&requestError{Action: actionAnnounce, InfoHash: &ih, Reason: reason}).reply()
 }
 
-// wireRequest is the JSON shape of a client message before validation.
-type wireRequest struct {
-	Action   string          `json:"action"`
-	InfoHash json.RawMessage `json:"info_hash"`
-	PeerID   json.RawMessage `json:"peer_id"`
-	Event    *string         `json:"event"`
-	Left     *float64        `json:"left"`
-	Offers   []struct {
-		Offer   json.RawMessage `json:"offer"`
-		OfferID json.RawMessage `json:"offer_id"`
-	} `json:"offers"`
-	Answer   json.RawMessage `json:"answer"`
-	ToPeerID json.RawMessage `json:"to_peer_id"`
-	OfferID  json.RawMessage `json:"offer_id"`
-}
-
 // parseRequest decodes and validates one WebSocket message. Every error is a
-// *requestError naming the action to reply with.
+// *requestError naming the action to reply with. The request's offers and
+// answer are sub-slices of msg.
 func parseRequest(msg []byte) (*request, error) {
 	fail := func(action string, ih *infohash.Hash, format string, args ...any) error {
 		if action != actionScrape {
@@ -127,60 +126,73 @@ func parseRequest(msg []byte) (*request, error) {
 		return nil, fail("", nil, "message over %d bytes", maxMsgBytes)
 	}
 	var w wireRequest
-	if err := json.Unmarshal(msg, &w); err != nil {
+	if err := w.read(msg); err != nil {
 		return nil, fail("", nil, "invalid JSON: %v", err)
 	}
-	req := &request{Action: w.Action}
-	switch w.Action {
-	case actionScrape:
+	req := &request{}
+	switch {
+	case w.Action != nil && stringIs(w.Action, actionScrape):
+		req.Action = actionScrape
 		ihs, err := parseScrapeHashes(w.InfoHash)
 		if err != nil {
-			return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+			return nil, fail(actionScrape, nil, "invalid info_hash: %v", err)
 		}
 		req.InfoHashes = ihs
 		return req, nil
-	case actionAnnounce:
+	case w.Action != nil && stringIs(w.Action, actionAnnounce):
+		req.Action = actionAnnounce
 	default:
-		return nil, fail("", nil, "invalid action %q", w.Action)
+		var action []byte
+		if w.Action != nil {
+			action = unquote(nil, w.Action)
+		}
+		return nil, fail("", nil, "invalid action %q", action)
 	}
 
 	ih, err := parseJSONInfoHash(w.InfoHash)
 	if err != nil {
-		return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+		return nil, fail(req.Action, nil, "invalid info_hash: %v", err)
 	}
 	req.InfoHashes = []infohash.Hash{ih}
 	if req.PeerID, err = parseJSONID(w.PeerID); err != nil {
-		return nil, fail(w.Action, &ih, "invalid peer_id: %v", err)
+		return nil, fail(req.Action, &ih, "invalid peer_id: %v", err)
 	}
 	if w.Event != nil {
-		req.Event = parseEvent(*w.Event)
+		req.Event = parseJSONEvent(w.Event)
 	}
-	req.Left = w.Left
+	if w.Left != nil {
+		// read checked that it parses.
+		left, _ := strconv.ParseFloat(string(w.Left), 64)
+		req.Left = &left
+	}
 
 	if w.Answer != nil && !isJSONNull(w.Answer) {
 		if !isJSONObject(w.Answer) {
-			return nil, fail(w.Action, &ih, "invalid answer: want an object")
+			return nil, fail(req.Action, &ih, "invalid answer: want an object")
 		}
 		req.Answer = w.Answer
 		if req.ToPeerID, err = parseJSONID(w.ToPeerID); err != nil {
-			return nil, fail(w.Action, &ih, "invalid to_peer_id: %v", err)
+			return nil, fail(req.Action, &ih, "invalid to_peer_id: %v", err)
 		}
 		if req.OfferID, err = parseJSONID(w.OfferID); err != nil {
-			return nil, fail(w.Action, &ih, "invalid offer_id: %v", err)
+			return nil, fail(req.Action, &ih, "invalid offer_id: %v", err)
 		}
 		return req, nil
 	}
 
-	if len(w.Offers) > maxOffers {
-		return nil, fail(w.Action, &ih, "too many offers: %d, at most %d", len(w.Offers), maxOffers)
+	if w.NOffers > maxOffers {
+		return nil, fail(req.Action, &ih, "too many offers: %d, at most %d", w.NOffers, maxOffers)
 	}
-	for i, o := range w.Offers {
+	if w.NOffers > 0 {
+		req.Offers = make([]offer, 0, w.NOffers)
+	}
+	for i, o := range w.Offers[:w.NOffers] {
 		if !isJSONObject(o.Offer) {
-			return nil, fail(w.Action, &ih, "invalid offer %d: want an object", i)
+			return nil, fail(req.Action, &ih, "invalid offer %d: want an object", i)
 		}
 		id, err := parseJSONID(o.OfferID)
 		if err != nil {
-			return nil, fail(w.Action, &ih, "invalid offer_id of offer %d: %v", i, err)
+			return nil, fail(req.Action, &ih, "invalid offer_id of offer %d: %v", i, err)
 		}
 		req.Offers = append(req.Offers, offer{ID: id, SDP: o.Offer})
 	}
@@ -189,24 +201,16 @@ func parseRequest(msg []byte) (*request, error) {
 
 var errMissing = errors.New("missing")
 
-func parseJSONID(raw json.RawMessage) (ID, error) {
-	if len(raw) == 0 || isJSONNull(raw) {
-		return ID{}, errMissing
-	}
-	var id ID
-	err := id.UnmarshalJSON(raw)
-	return id, err
-}
-
 // parseJSONInfoHash reads an info hash sent as a binary string.
-func parseJSONInfoHash(raw json.RawMessage) (infohash.Hash, error) {
+func parseJSONInfoHash(raw []byte) (infohash.Hash, error) {
 	id, err := parseJSONID(raw)
 	return infohash.Hash(id), err
 }
 
 // parseScrapeHashes accepts one binary string, a list of them, or nothing
-// (nil: scrape everything).
-func parseScrapeHashes(raw json.RawMessage) ([]infohash.Hash, error) {
+// (nil: scrape everything). raw is one JSON value, as wireRequest.read
+// gives it.
+func parseScrapeHashes(raw []byte) ([]infohash.Hash, error) {
 	if len(raw) == 0 || isJSONNull(raw) {
 		return nil, nil
 	}
@@ -217,23 +221,45 @@ func parseScrapeHashes(raw json.RawMessage) ([]infohash.Hash, error) {
 		}
 		return []infohash.Hash{ih}, nil
 	}
-	var ids []ID
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		return nil, err
+	// An empty list asks for nothing, unlike no list.
+	ihs := []infohash.Hash{}
+	r := wireReader{b: raw, i: 1}
+	r.space()
+	if r.peek() == ']' {
+		return ihs, nil
 	}
-	if len(ids) > maxScrapeItems {
-		return nil, fmt.Errorf("%d hashes, at most %d", len(ids), maxScrapeItems)
+	for {
+		// raw is valid JSON: each element is one value, then ',' or ']'.
+		var elem []byte
+		if err := r.value(&elem, 2); err != nil {
+			return nil, err
+		}
+		if isJSONNull(elem) {
+			// encoding/json hands ID.UnmarshalJSON the null, which
+			// decodes to an empty string.
+			return nil, errIDLength
+		}
+		id, err := parseJSONID(elem)
+		if err != nil {
+			return nil, err
+		}
+		ihs = append(ihs, infohash.Hash(id))
+		r.space()
+		if r.peek() == ']' {
+			break
+		}
+		r.i++ // ,
+		r.space()
 	}
-	ihs := make([]infohash.Hash, len(ids)) // an empty list asks for nothing, unlike no list
-	for i, id := range ids {
-		ihs[i] = infohash.Hash(id)
+	if len(ihs) > maxScrapeItems {
+		return nil, fmt.Errorf("%d hashes, at most %d", len(ihs), maxScrapeItems)
 	}
 	return ihs, nil
 }
 
-func isJSONNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+func isJSONNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-func isJSONObject(raw json.RawMessage) bool {
+func isJSONObject(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && raw[0] == '{'
 }

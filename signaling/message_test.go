@@ -3,9 +3,12 @@ package signaling
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/seedcast/seedcast/infohash"
 )
 
 // bin returns a 20-byte binary string whose bytes start with prefix and are
@@ -166,7 +169,8 @@ func FuzzParseRequest(f *testing.F) {
 
 // FuzzRelayMessage checks that the relays written by hand say what
 // json.Marshal of offerRelay and answerRelay says, for any ids and any
-// JSON object of an SDP.
+// JSON object of an SDP, and the reply to an announce what json.Marshal
+// of announceReply says.
 func FuzzRelayMessage(f *testing.F) {
 	f.Add([]byte(`{"type":"offer","sdp":"v=0\r\n"}`), []byte("offer id \x00\x01\"\\\xff\x7f\x80 x"), []byte("-WW0300-abcdefghijkl"))
 	f.Fuzz(func(t *testing.T, sdp, a, b []byte) {
@@ -194,5 +198,233 @@ func FuzzRelayMessage(f *testing.F) {
 				t.Fatalf("%s relay\n got %q\nwant %q", kind, mine, std)
 			}
 		}
+		interval, complete, incomplete := len(a)*7, len(sdp), len(b)-3
+		std, _ := json.Marshal(announceReply{Action: actionAnnounce, Interval: interval, InfoHash: offerID, Complete: complete, Incomplete: incomplete})
+		mine := announceReplyMessage(interval, infohash.Hash(offerID), complete, incomplete)
+		if err := json.Unmarshal(mine, &got); err != nil {
+			t.Fatalf("reply %q: %v", mine, err)
+		}
+		json.Unmarshal(std, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("reply\n got %q\nwant %q", mine, std)
+		}
 	})
+}
+
+// FuzzWireRequest checks parseRequest, whose reader is written by hand,
+// against parseRequestStd, the same validation over encoding/json: both
+// must take and refuse the same messages, refuse them with the same
+// reply (action and info hash; the reason too, but for what
+// encoding/json words its own way), and read the same request.
+func FuzzWireRequest(f *testing.F) {
+	ih, peer := bin("ih", 0xe9), bin("peer", 0x80)
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	ann := `"action":"announce","info_hash":` + q(ih) + `,"peer_id":` + q(peer)
+	offer := `{"offer":{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"},"offer_id":` + q(peer) + `}`
+	for _, s := range []string{
+		// WebTorrent's shapes.
+		`{"numwant":5,"uploaded":0,"downloaded":0,"left":734003200,"event":"started",` + ann + `,"offers":[` + offer + `,` + offer + `]}`,
+		`{` + ann + `,"to_peer_id":` + q(peer) + `,"answer":{"type":"answer","sdp":"v=0"},"offer_id":` + q(peer) + `}`,
+		`{"action":"scrape","info_hash":[` + q(ih) + `,` + q(ih) + `]}`,
+		`{"action":"scrape","info_hash":` + q(ih) + `}`,
+		`{"action":"scrape","info_hash":[null]}`,
+		`{"action":"scrape","info_hash":[]}`,
+		`{"action":"scrape"}`,
+		// Escapes, folding, repeats, nulls, nesting.
+		`{"\u0061ction":"\u0061nnounce","info_hash":"\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000a\u000b\u000c\u000d\u000e\u000f\u0010\u0011\u0012\u00ff","peer_id":"-WW0300-abcdefghijkl"}`,
+		`{"ACTION":"announce","Info_Hash":` + q(ih) + `,"PEER_ID":` + q(peer) + `,"event":"st\u0061rted","left":1e3}`,
+		`{"action":"announce","info_haſh":` + q(ih) + `,"peer_id":` + q(peer) + `,"event":null,"left":null}`,
+		`{` + ann + `,"offers":[` + offer + `,{"offer":{}}],"offers":[{"offer":{"x":1}},null]}`,
+		`{` + ann + `,"offers":[` + offer + `],"offers":null,"offers":[{"offer":{}}]}`,
+		`{"action":"announce","action":null,"info_hash":` + q(ih) + `,"peer_id":` + q(peer) + `,"x":[[[{"a":[1,-2.5e+3,true,false,null]}]]]}`,
+		`{` + ann + `,"left":1e999}`,
+		`{` + ann + `,"left":"5"}`,
+		`{` + ann + `,"peer_id":"\ud83d\ude00` + strings.Repeat("a", 19) + `"}`,
+		`{` + ann + `,"peer_id":"\ud800` + strings.Repeat("a", 19) + `"}`,
+		`{` + ann + `,"peer_id":"` + "\xff" + strings.Repeat("a", 19) + `"}`,
+		`{` + ann + `,"offers":{}}`,
+		`{` + ann + `,"offers":[1]}`,
+		`{` + ann + `,"event":5}`,
+		`{"action":"dance"}`, `{"action":"\u00e9"}`, `{"action":5}`,
+		`{"action":"announce",`, `{"a":01}`, `{"a":1.}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":1}x`, ` {} `,
+		`[]`, `null`, `"x"`, ``, `nul`,
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		`{"x":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+		`{"x":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		got, gotErr := parseRequest(msg)
+		want, wantErr := parseRequestStd(msg)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%q:\n got %+v, %v\nwant %+v, %v", msg, got, gotErr, want, wantErr)
+		}
+		if gotErr != nil {
+			g, w := gotErr.(*requestError), wantErr.(*requestError)
+			gr, wr := g.reply(), w.reply()
+			if gr.Action != wr.Action || !reflect.DeepEqual(gr.InfoHash, wr.InfoHash) {
+				t.Fatalf("%q: reply\n got %+v\nwant %+v", msg, gr, wr)
+			}
+			g1, w1 := gr.Failure, wr.Failure
+			if strings.HasPrefix(w1, "invalid JSON") || strings.Contains(w1, "json: ") {
+				// encoding/json words its errors its own way: the
+				// field must agree, not the words.
+				g1, _, _ = strings.Cut(g1, ": ")
+				w1, _, _ = strings.Cut(w1, ": ")
+			}
+			if g1 != w1 {
+				t.Fatalf("%q: reason\n got %q\nwant %q", msg, gr.Failure, wr.Failure)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", msg, got, want)
+		}
+	})
+}
+
+// parseRequestStd is parseRequest as it was over encoding/json, kept as
+// the oracle of FuzzWireRequest.
+func parseRequestStd(msg []byte) (*request, error) {
+	fail := func(action string, ih *infohash.Hash, format string, args ...any) error {
+		if action != actionScrape {
+			action = actionAnnounce
+		}
+		return &requestError{Action: action, InfoHash: ih, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(msg) > maxMsgBytes {
+		return nil, fail("", nil, "message over %d bytes", maxMsgBytes)
+	}
+	var w struct {
+		Action   string          `json:"action"`
+		InfoHash json.RawMessage `json:"info_hash"`
+		PeerID   json.RawMessage `json:"peer_id"`
+		Event    *string         `json:"event"`
+		Left     *float64        `json:"left"`
+		Offers   []struct {
+			Offer   json.RawMessage `json:"offer"`
+			OfferID json.RawMessage `json:"offer_id"`
+		} `json:"offers"`
+		Answer   json.RawMessage `json:"answer"`
+		ToPeerID json.RawMessage `json:"to_peer_id"`
+		OfferID  json.RawMessage `json:"offer_id"`
+	}
+	if err := json.Unmarshal(msg, &w); err != nil {
+		return nil, fail("", nil, "invalid JSON: %v", err)
+	}
+	parseID := func(raw json.RawMessage) (ID, error) {
+		if len(raw) == 0 || isJSONNull(raw) {
+			return ID{}, errMissing
+		}
+		var id ID
+		err := id.UnmarshalJSON(raw)
+		return id, err
+	}
+	req := &request{Action: w.Action}
+	switch w.Action {
+	case actionScrape:
+		var ihs []infohash.Hash
+		var err error
+		switch raw := w.InfoHash; {
+		case len(raw) == 0 || isJSONNull(raw):
+		case raw[0] != '[':
+			var id ID
+			if id, err = parseID(raw); err == nil {
+				ihs = []infohash.Hash{infohash.Hash(id)}
+			}
+		default:
+			var ids []ID
+			if err = json.Unmarshal(raw, &ids); err == nil && len(ids) > maxScrapeItems {
+				err = fmt.Errorf("%d hashes, at most %d", len(ids), maxScrapeItems)
+			}
+			ihs = make([]infohash.Hash, len(ids))
+			for i, id := range ids {
+				ihs[i] = infohash.Hash(id)
+			}
+		}
+		if err != nil {
+			return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+		}
+		req.InfoHashes = ihs
+		return req, nil
+	case actionAnnounce:
+	default:
+		return nil, fail("", nil, "invalid action %q", w.Action)
+	}
+	id, err := parseID(w.InfoHash)
+	if err != nil {
+		return nil, fail(w.Action, nil, "invalid info_hash: %v", err)
+	}
+	ih := infohash.Hash(id)
+	req.InfoHashes = []infohash.Hash{ih}
+	if req.PeerID, err = parseID(w.PeerID); err != nil {
+		return nil, fail(w.Action, &ih, "invalid peer_id: %v", err)
+	}
+	if w.Event != nil {
+		req.Event = parseEvent(*w.Event)
+	}
+	req.Left = w.Left
+	if w.Answer != nil && !isJSONNull(w.Answer) {
+		if !isJSONObject(w.Answer) {
+			return nil, fail(w.Action, &ih, "invalid answer: want an object")
+		}
+		req.Answer = w.Answer
+		if req.ToPeerID, err = parseID(w.ToPeerID); err != nil {
+			return nil, fail(w.Action, &ih, "invalid to_peer_id: %v", err)
+		}
+		if req.OfferID, err = parseID(w.OfferID); err != nil {
+			return nil, fail(w.Action, &ih, "invalid offer_id: %v", err)
+		}
+		return req, nil
+	}
+	if len(w.Offers) > maxOffers {
+		return nil, fail(w.Action, &ih, "too many offers: %d, at most %d", len(w.Offers), maxOffers)
+	}
+	for i, o := range w.Offers {
+		if !isJSONObject(o.Offer) {
+			return nil, fail(w.Action, &ih, "invalid offer %d: want an object", i)
+		}
+		id, err := parseID(o.OfferID)
+		if err != nil {
+			return nil, fail(w.Action, &ih, "invalid offer_id of offer %d: %v", i, err)
+		}
+		req.Offers = append(req.Offers, offer{ID: id, SDP: o.Offer})
+	}
+	return req, nil
+}
+
+// announceOf5 is an announce the size and shape of WebTorrent's from
+// Chromium: 5 offers of about 1 300 bytes of SDP each, 7.8 KB in all.
+func announceOf5() []byte {
+	var sdp strings.Builder
+	sdp.WriteString("v=0\r\no=- 4627213657392745837 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n")
+	for sdp.Len() < 1300 {
+		sdp.WriteString("a=candidate:1467250027 1 udp 2122260223 3b6a5fa8-1f2e-4c1e-9d7a-0b9e5b2f4c11.local 54321 typ host generation 0 network-id 1\r\n")
+	}
+	var offers []any
+	for j := range 5 {
+		offers = append(offers, map[string]any{"offer": map[string]string{"type": "offer", "sdp": sdp.String()}, "offer_id": bin(fmt.Sprint("o", j), 0xaa)})
+	}
+	b, _ := json.Marshal(map[string]any{"action": "announce", "info_hash": bin("ih", 0xe9), "peer_id": bin("-WW0300-", 'x'),
+		"numwant": 5, "uploaded": 0, "downloaded": 0, "left": 734003200, "event": "started", "offers": offers})
+	return b
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	msg := announceOf5()
+	for _, p := range []struct {
+		name  string
+		parse func([]byte) (*request, error)
+	}{{"reader", parseRequest}, {"encoding-json", parseRequestStd}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if r, err := p.parse(msg); err != nil || len(r.Offers) != 5 {
+					b.Fatal(r, err)
+				}
+			}
+		})
+	}
 }

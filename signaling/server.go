@@ -101,6 +101,16 @@ type Server struct {
 	perIP   map[string]int // WebSockets open by host
 	closed  bool
 	wg      sync.WaitGroup
+	// wgMu guards wg's Adds for goroutines that start as messages come
+	// (writers, woken readers) against close's Wait: shared, not a
+	// mutex every message of every socket would queue on.
+	wgMu     sync.RWMutex
+	wgClosed bool
+
+	// poller wakes parked sockets while Run runs; nil before and after,
+	// and on systems without one, where every socket keeps its read
+	// goroutine.
+	poller atomic.Pointer[poller]
 
 	stats      Stats
 	statsCache statsCache
@@ -211,6 +221,16 @@ func (srv *Server) Register(mux *http.ServeMux) {
 // connections. Run is meant to be called once.
 func (srv *Server) Run(ctx context.Context) error {
 	defer srv.close()
+	if p, err := newPoller(srv.wake); err == nil {
+		srv.wg.Add(1)
+		go func() {
+			defer srv.wg.Done()
+			p.run()
+		}()
+		srv.poller.Store(p)
+	} else if !errors.Is(err, errors.ErrUnsupported) {
+		srv.log.Warn("idle WebSockets keep a goroutine each", "err", err)
+	}
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	pings := time.NewTicker(pingPeriod)
@@ -227,8 +247,9 @@ func (srv *Server) Run(ctx context.Context) error {
 	}
 }
 
-// ping queues a ping for every WebSocket: one that does not answer
-// within pongWait is closed by its read pump.
+// ping queues a ping for every WebSocket. One that has not answered
+// (nor sent anything) within pongWait is closed: by its read deadline if
+// a goroutine reads it, else here, within pingPeriod more.
 func (srv *Server) ping() {
 	srv.sockMu.Lock()
 	socks := make([]*socket, 0, len(srv.sockets))
@@ -238,8 +259,17 @@ func (srv *Server) ping() {
 		}
 	}
 	srv.sockMu.Unlock()
+	silent := time.Now().Add(-pongWait).UnixNano()
 	for _, s := range socks {
-		s.enqueue(ping)
+		if s.seen.Load() < silent {
+			srv.log.Debug("websocket closed: no pong", "remote", s.addr)
+			s.close()
+			if s.claim() {
+				s.finish()
+			}
+			continue
+		}
+		s.push(outMsg{op: framePing})
 	}
 }
 
@@ -263,6 +293,9 @@ func (srv *Server) expire(now time.Time) {
 // once; closing the conn ends its read pump and any write. A local
 // socket's writer ends once its recv returns.
 func (srv *Server) close() {
+	srv.wgMu.Lock()
+	srv.wgClosed = true
+	srv.wgMu.Unlock()
 	srv.sockMu.Lock()
 	srv.closed = true
 	socks := make([]*socket, 0, len(srv.sockets))
@@ -272,9 +305,19 @@ func (srv *Server) close() {
 	srv.sockMu.Unlock()
 	var wg sync.WaitGroup
 	for _, s := range socks {
-		wg.Go(s.close)
+		wg.Go(func() {
+			s.close()
+			if s.claim() {
+				s.finish() // it was parked: no read pump will
+			}
+		})
 	}
 	wg.Wait()
+	// The poller's goroutine is one of srv.wg's: it must end first. A
+	// socket it wakes from now on finds the server closed.
+	if p := srv.poller.Swap(nil); p != nil {
+		p.close()
+	}
 	srv.wg.Wait()
 }
 
