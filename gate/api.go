@@ -3,12 +3,14 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/httperr"
+	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/store"
 )
 
@@ -83,6 +85,24 @@ func (s *Server) View(r *http.Request, id string) (BundleJSON, error) {
 		return BundleJSON{}, err
 	}
 	return s.describe(r.Context(), b, unlocked)
+}
+
+// ViewOf returns the bundle of torrent ih as r's session sees it; false
+// if the torrent is no bundle.
+func (s *Server) ViewOf(r *http.Request, ih infohash.Hash) (BundleJSON, bool, error) {
+	b, err := s.cfg.Store.BundleByInfoHash(r.Context(), ih)
+	if errors.Is(err, store.ErrNotFound) {
+		return BundleJSON{}, false, nil
+	}
+	if err != nil {
+		return BundleJSON{}, false, err
+	}
+	unlocked, err := s.unlocked(r, b.ID)
+	if err != nil {
+		return BundleJSON{}, false, err
+	}
+	bj, err := s.describe(r.Context(), b, unlocked)
+	return bj, err == nil, err
 }
 
 func (s *Server) describe(ctx context.Context, b store.Bundle, unlocked []string) (BundleJSON, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -31,6 +32,13 @@ type Config struct {
 	// proxy that says so), or "" for PublicURL. A .torrent served to r
 	// names the node's own tracker and web seed by it.
 	PublicURLFor func(r *http.Request) string
+	// Gate, if set, says whether request r may read file path of torrent
+	// ih in plain: (nil, false) for a file of no bundle or a free one;
+	// its key for a gated file r's session unlocked, which /stream then
+	// decrypts; locked for a gated file r has not unlocked, which /stream
+	// refuses (403). The web seed serves every file as it is stored,
+	// ciphertext for gated ones.
+	Gate func(r *http.Request, ih infohash.Hash, path string) (key *store.FileKey, locked bool, err error)
 }
 
 // Server serves the player's routes.

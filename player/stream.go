@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/swarm"
@@ -321,9 +322,23 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	if !rangeOK(w, r, f.Length) {
 		return nil
 	}
+	ih := t.InfoHash()
+	var body io.ReadSeeker = rd
+	if p.cfg.Gate != nil {
+		key, locked, err := p.cfg.Gate(r, ih, f.Path)
+		switch {
+		case err != nil:
+			return err
+		case locked:
+			return httperr.Errorf(http.StatusForbidden, "%s is behind a gate: unlock it on its bundle page", f.Path)
+		case key != nil:
+			if body, err = bundle.NewSeekReader(rd, *key); err != nil {
+				return err
+			}
+		}
+	}
 	p.open.stream.Add(1)
 	defer p.open.stream.Add(-1)
-	ih := t.InfoHash()
 	k := fileKey{ih, idx}
 	head := r.URL.Query().Has("head")
 	// The pace of an opening stream needs the bitrate before its first
@@ -350,7 +365,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		bw = bw.paced(max(minHeadBurst, fr.moovEnd+bps*int64(headBurstTime/time.Second)), int64(headPace*float64(bps)))
 	}
 	start := time.Now()
-	fr2 := &firstRead{ReadSeeker: rd}
+	fr2 := &firstRead{ReadSeeker: body}
 	http.ServeContent(bw, r, "", time.Time{}, fr2)
 	p.log.Debug("stream served", "infohash", ih, "file", f.Path, "head", head, "range", r.Header.Get("Range"),
 		"bytes", fr2.n, "first_byte", fr2.first.Sub(start), "took", time.Since(start), "complete", t.FileComplete(idx))

@@ -27,7 +27,7 @@ var distFS embed.FS
 
 // requiredAssets are the files of dist the pages load; without any of
 // them the front end counts as not built.
-var requiredAssets = []string{"watch.js", "library.js", "pending.js", "style.css", "webtorrent.min.js", "sw.min.js"}
+var requiredAssets = []string{"watch.js", "library.js", "pending.js", "bundle.js", "style.css", "webtorrent.min.js", "sw.min.js"}
 
 // asset is one file of the build, ready to serve.
 type asset struct {

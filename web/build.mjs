@@ -24,7 +24,7 @@ const webtorrentDist = {
 }
 
 await esbuild.build({
-  entryPoints: ['src/watch.ts', 'src/library.ts', 'src/pending.ts', 'src/style.css'],
+  entryPoints: ['src/watch.ts', 'src/library.ts', 'src/pending.ts', 'src/bundle.ts', 'src/style.css'],
   outdir: 'dist',
   bundle: true,
   format: 'esm',

@@ -24,7 +24,7 @@ import (
 var templateFS embed.FS
 
 // pages are the page templates by name, each parsed with the layout.
-var pages = []string{"library", "watch", "embed", "error", "pending"}
+var pages = []string{"library", "watch", "embed", "error", "pending", "bundle"}
 
 // parseTemplates parses each page with the shared layout and partials.
 func parseTemplates(s *Server) (map[string]*template.Template, error) {
@@ -164,6 +164,11 @@ type fileView struct {
 	Captions []int `json:"captions,omitempty"`
 	// Lang is a caption's language tag, from its name, or "".
 	Lang string `json:"lang,omitempty"`
+	// Gate is the gate of a file of a bundle ("free", "email",
+	// "price"), "" for a torrent that is no bundle; Locked is set while
+	// the viewer has not opened it.
+	Gate   string `json:"gate,omitempty"`
+	Locked bool   `json:"locked,omitempty"`
 }
 
 // Playable reports whether the file goes in the player.
@@ -362,6 +367,10 @@ type pageData struct {
 	// ICEServers are the node's, never nil: the page passes them to
 	// WebTorrent in place of its third-party defaults.
 	ICEServers []ICEServer `json:"iceServers"`
+	// Bundle is the id of the torrent's bundle, "" for none: the page
+	// fetches the keys of the gated files the viewer opened from
+	// /api/bundles/{id}/keys.
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // playerView is the watch page and the embed.
@@ -423,6 +432,10 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		cur, focus = tv.Main, picked
 	}
 	tv.Main = cur
+	bundleID, err := s.gates(r, t.InfoHash, tv.Files)
+	if err != nil {
+		return playerView{}, err
+	}
 	pub := base.String()
 	ih := t.InfoHash.String()
 	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: base.Scheme == "https"}
@@ -491,6 +504,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		Head:       q.Get("head") != "0",
 		Deadline:   q.Get("deadline") != "0",
 		ICEServers: s.iceServers(),
+		Bundle:     bundleID,
 	}
 	return pv, nil
 }

@@ -97,6 +97,10 @@ type Config struct {
 	// gets TURN credentials of its own. Whatever it returns is public to
 	// viewers: never a static TURN password or a secret.
 	ICEServers func() []ICEServer
+	// Bundles, if set, has the node's bundles and their gates: /bundle/{id}
+	// shows one, and the watch page of a gated file plays it decrypted
+	// once the viewer has opened its gate.
+	Bundles Bundles
 }
 
 // ICEServer is a STUN or TURN server as RTCPeerConnection takes it.
@@ -176,6 +180,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", s.page(s.serveLibrary))
 	mux.Handle("GET /watch/{infohash}", s.page(s.serveWatch))
 	mux.Handle("GET /embed/{infohash}", s.page(s.serveEmbed))
+	mux.Handle("GET /bundle/{id}", s.page(s.serveBundle))
 	mux.Handle("GET /oembed", s.errs.Handler(s.serveOEmbed))
 	mux.Handle("GET /assets/{name}", s.errs.Handler(s.serveAsset))
 	// The service worker sits at the root so that its scope, "/", covers

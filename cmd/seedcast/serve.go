@@ -17,6 +17,7 @@ import (
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
+	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/swarm"
 	"github.com/seedcast/seedcast/web"
 	"github.com/seedcast/seedcast/webrtc"
@@ -24,6 +25,7 @@ import (
 
 type serveCmd struct {
 	httpFlags
+	gateFlags
 	trackerFlags
 	acmeFlags
 	turnFlags
@@ -67,6 +69,7 @@ type nodeConfig struct {
 	// it at, through a trusted proxy.
 	publicURLFor func(*http.Request) string
 	acme         *autocert.Manager
+	gates        gateConfig
 }
 
 // config turns the flags into the parts' configs, naming the flag of any
@@ -155,6 +158,9 @@ func (c *serveCmd) config(log *slog.Logger) (nodeConfig, error) {
 		cfg.publicURLFor = publicURLFor(base)
 		cfg.web.PublicURLFor = cfg.publicURLFor
 	}
+	if cfg.gates, err = c.gateFlags.config(); err != nil {
+		return nodeConfig{}, err
+	}
 	return cfg, c.turnFlags.webrtcConfig(&cfg.webrtc)
 }
 
@@ -185,6 +191,7 @@ type node struct {
 	rtc   *webrtc.Transport
 	tr    *signaling.Server
 	pl    *player.Server
+	st    *store.Store // bundles and gates
 	mux   *http.ServeMux
 	ops   *ops
 	ready atomic.Bool // every torrent added
@@ -211,18 +218,27 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	base := cfg.base.String()
-	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log, PublicURLFor: cfg.publicURLFor}); err != nil {
+	st, gates, err := openGates(context.Background(), cfg.gates, cfg.swarm.DataDir, base, n)
+	if err != nil {
+		return nil, err
+	}
+	n.st = st
+	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log, PublicURLFor: cfg.publicURLFor, Gate: playerGate(gates)}); err != nil {
+		st.Close()
 		return nil, err
 	}
 	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
+	cfg.web.Bundles = webBundles{gates}
 	cfg.web.ICEServers = n.pageICEServers
 	pages, err := web.New(cfg.web)
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	n.mux = http.NewServeMux()
 	n.tr.Register(n.mux)
 	n.pl.Register(n.mux)
+	gates.Register(n.mux)
 	pages.Register(n.mux)
 	n.mux.HandleFunc("GET /healthz", n.serveHealth)
 	if n.ops, err = newOps(n, cfg); err != nil {
@@ -254,7 +270,11 @@ func (n *node) run(ctx context.Context, hs *httpServer, add func(context.Context
 		g.Go(func() error { return f(gctx) })
 	}
 	g.Go(func() error { return n.addAndAnnounce(gctx, g, add) })
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if cerr := n.st.Close(); cerr != nil {
+		n.log.Warn("closing the store", "err", cerr)
+	}
+	if err != nil {
 		return err
 	}
 	n.log.Info("stopped")

@@ -16,6 +16,10 @@ export interface FileInfo {
   captions?: number[]
   /** Language code guessed from a caption's name (film.en.srt), or "". */
   lang?: string
+  /** The gate of a file of a bundle ("free", "email", "price"); absent for a torrent that is no bundle. */
+  gate?: string
+  /** Set while the viewer has not opened the file's gate. */
+  locked?: boolean
 }
 
 export interface PageData {
@@ -46,6 +50,8 @@ export interface PageData {
   deadline: boolean
   /** The node's STUN and TURN servers, for the page's peer connections. */
   iceServers: RTCIceServer[]
+  /** The id of the torrent's bundle, absent for none. */
+  bundle?: string
 }
 
 export function pageData (): PageData {

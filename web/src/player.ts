@@ -13,6 +13,7 @@ import { clock } from './format'
 import { Menu } from './menu'
 import { srtToVTT } from './srt'
 import { Wants } from './want'
+import type { FileKeyJSON } from './decrypt'
 
 /** setupMS bounds registering the service worker, fetching the .torrent and loading WebTorrent. */
 const setupMS = 5000
@@ -262,6 +263,13 @@ export class Player {
       if (play) this.playNow()
       return
     }
+    if (this.file.locked) {
+      // A gated file the viewer has not opened: its bytes are ciphertext
+      // to this page, and /stream refuses them.
+      this.error = `${this.file.name} is behind a gate: unlock it on the bundle page, ${location.origin}${this.data.base}/bundle/${this.data.bundle ?? ''}`
+      this.render()
+      return
+    }
     this.started = true
     this.mode = 'connecting'
     mark('start')
@@ -450,10 +458,19 @@ export class Player {
 
   // ---- delivery ----
 
-  /** boot starts WebTorrent; any failure on the way means /stream. */
+  /** boot starts WebTorrent, with the keys of the gated files the viewer opened; any failure on the way means /stream. */
   private boot (): void {
-    const { base, torrentURL, publicHost, iceServers, deadline } = this.data
-    const starting = P2P.start(base, torrentURL, publicHost, iceServers, deadline)
+    const { base, torrentURL, publicHost, iceServers, deadline, bundle } = this.data
+    // The keys of the gated files the viewer opened: WebTorrent then
+    // hands the video their ranges decrypted (decrypt.ts).
+    const gated = bundle != null && this.data.files.some(f => f.gate != null && f.gate !== 'free' && f.locked !== true)
+    const starting = Promise.all([
+      P2P.start(base, torrentURL, publicHost, iceServers, deadline),
+      gated ? fetchKeys(base, bundle) : Promise.resolve(null)
+    ]).then(async ([p, keys]) => {
+      if (keys) await p.decryptWith(keys)
+      return p
+    })
     timeout(starting, setupMS, `setting up took over ${setupMS / 1000} s`).then(p => {
       if (this.mode !== 'connecting' && this.mode !== 'head') return p.destroy()
       this.p2p = p
@@ -984,4 +1001,12 @@ export class Player {
     this.ui.buffered.style.left = `${(start / d) * 100}%`
     this.ui.buffered.style.width = `${((end - start) / d) * 100}%`
   }
+}
+
+/** fetchKeys fetches the keys of the gated files of bundle the viewer opened, by path. */
+async function fetchKeys (base: string, bundle: string): Promise<Record<string, FileKeyJSON>> {
+  const res = await fetch(`${base}/api/bundles/${bundle}/keys`, { headers: { Accept: 'application/json' }, cache: 'no-store' })
+  if (!res.ok) throw new Error(`the keys of bundle ${bundle}: ${res.status} ${res.statusText}`)
+  const kf = await res.json() as { files?: Record<string, FileKeyJSON> }
+  return kf.files ?? {}
 }
