@@ -179,6 +179,16 @@ func renderJSON(w http.ResponseWriter, r *http.Request, e *httperr.Error) {
 	json.NewEncoder(w).Encode(errorJSON{Error: e.Msg})
 }
 
+// Protect serves h to requests that carry the admin token, as a bearer
+// token or as the password of HTTP Basic authentication (which a browser
+// asks for), and answers the rest 401.
+func (a *Server) Protect(h http.Handler) http.Handler {
+	return a.errs.Handler(a.authorized(func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}))
+}
+
 // realm names the protection space in WWW-Authenticate (RFC 6750 3).
 const realm = `Bearer realm="seedcast admin"`
 
@@ -194,9 +204,16 @@ func (a *Server) authorized(f httperr.Func) httperr.Func {
 			return httperr.Errorf(http.StatusBadRequest, "send the admin token in an Authorization: Bearer header, never in the URL")
 		}
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if strings.EqualFold(scheme, "Basic") {
+			// A browser asks for a password: the token is the password
+			// (the artist's view, /admin), whatever the user name.
+			_, pw, basic := r.BasicAuth()
+			scheme, token, ok = "Bearer", pw, basic
+		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			a.log.Debug("admin request without a token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", realm)
+			w.Header().Add("WWW-Authenticate", `Basic realm="seedcast admin", charset="UTF-8"`)
 			return httperr.Errorf(http.StatusUnauthorized, "admin token required: send Authorization: Bearer TOKEN (--admin-token, SEEDCAST_ADMIN_TOKEN, or the admin_token file in --data)")
 		}
 		sum := sha256.Sum256([]byte(strings.TrimSpace(token)))

@@ -40,6 +40,7 @@ type Store interface {
 	Grant(ctx context.Context, u store.Unlock) error
 	Unlocked(ctx context.Context, session, bundleID string, now time.Time) ([]string, error)
 	Secret(ctx context.Context) ([]byte, error)
+	CountDownload(ctx context.Context, bundleID, path string) error
 }
 
 // SMTP is where confirmation mails go out.
@@ -103,6 +104,8 @@ type Server struct {
 	log  *slog.Logger
 	errs httperr.Adapter
 	mail mailer
+	// ledger is the store's record of the gates, for the artist's view.
+	ledger Ledger
 }
 
 // New validates cfg.
@@ -201,6 +204,12 @@ func (s *Server) Access(r *http.Request, ih infohash.Hash, path string) (*store.
 	for _, f := range b.Files {
 		if f.Path == path {
 			gate = f.Gate.Kind
+		}
+	}
+	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
+		// A read from the start: a play or a download of the file.
+		if err := s.cfg.Store.CountDownload(ctx, b.ID, path); err != nil {
+			s.log.Warn("counting a download", "bundle", b.ID, "err", err)
 		}
 	}
 	if gate == "" || gate == store.GateFree {

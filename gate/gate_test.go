@@ -433,3 +433,45 @@ func equal[T comparable](got []T, want ...T) bool {
 	}
 	return true
 }
+
+// TestAdminView: the artist's view, behind the admin token, lists the
+// addresses an email gate collected (CSV with their consent time, a
+// formula quoted as text) and the payments, and refuses a request without
+// the token.
+func TestAdminView(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		n := newNode(t, st, nil)
+		mux := http.NewServeMux()
+		protect := func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "Bearer artist-token" {
+					http.Error(w, "no", http.StatusUnauthorized)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
+		n.srv.RegisterAdmin(mux, st, protect)
+		admin := httptest.NewServer(mux)
+		t.Cleanup(admin.Close)
+		for _, addr := range []string{"fan@example.org", "=cmd@example.org"} {
+			if code, body, _ := postForm(t, viewer(t), n.url+"/bundle/children-of-the-machine/unlock", url.Values{"email": {addr}, "consent": {"yes"}}); code != http.StatusSeeOther {
+				t.Fatalf("unlock %s: %d %s", addr, code, body)
+			}
+		}
+		if code, _, _ := do(t, http.DefaultClient, "GET", admin.URL+"/admin/bundles/children-of-the-machine/emails.csv", nil); code != http.StatusUnauthorized {
+			t.Errorf("the CSV without the token: %d, want 401", code)
+		}
+		code, csv, h := do(t, http.DefaultClient, "GET", admin.URL+"/admin/bundles/children-of-the-machine/emails.csv", nil, "Authorization", "Bearer artist-token")
+		lines := strings.Split(strings.TrimSpace(csv), "\n")
+		if code != http.StatusOK || h.Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 ||
+			lines[0] != "email,consent_at,confirmed,consent" || !strings.HasPrefix(lines[1], "fan@example.org,20") ||
+			!strings.HasPrefix(lines[2], "'=cmd@example.org,") || !strings.Contains(lines[1], ",true,") {
+			t.Errorf("the CSV: %d %s", code, csv)
+		}
+		code, body, _ := do(t, http.DefaultClient, "GET", admin.URL+"/admin", nil, "Authorization", "Bearer artist-token")
+		if code != http.StatusOK || !strings.Contains(body, "2 email addresses") || !strings.Contains(body, "0 of 250000 backers") {
+			t.Errorf("/admin: %d %s", code, body)
+		}
+	})
+}

@@ -90,6 +90,10 @@ func newOps(n *node, cfg nodeConfig) (*ops, error) {
 		return nil, err
 	}
 	a.Register(n.mux)
+	// The artist's view of the bundles, behind the same token.
+	if n.gates != nil {
+		n.gates.RegisterAdmin(n.mux, n.st, a.Protect)
+	}
 	return o, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/seedcast/seedcast/gate"
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/player"
 	"github.com/seedcast/seedcast/signaling"
@@ -192,6 +193,7 @@ type node struct {
 	tr    *signaling.Server
 	pl    *player.Server
 	st    *store.Store // bundles and gates
+	gates *gate.Server
 	mux   *http.ServeMux
 	ops   *ops
 	ready atomic.Bool // every torrent added
@@ -222,7 +224,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.st = st
+	n.st, n.gates = st, gates
 	if n.pl, err = player.New(player.Config{Swarm: n.sw, PublicURL: base, Logger: log, PublicURLFor: cfg.publicURLFor, Gate: playerGate(gates)}); err != nil {
 		st.Close()
 		return nil, err
