@@ -142,3 +142,18 @@ func (s *Server) gates(r *http.Request, ih infohash.Hash, files []fileView) (str
 	}
 	return b.ID, nil
 }
+
+// openMain returns the largest playable file of files that is not
+// locked, or main if every one is.
+func openMain(files []fileView, main int) int {
+	best := -1
+	for i, f := range files {
+		if f.Playable() && !f.Locked && (best < 0 || f.Length > files[best].Length) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return main
+	}
+	return best
+}

@@ -420,6 +420,15 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if t.Files == nil {
 		return playerView{torrentView: tv}, nil
 	}
+	bundleID, err := s.gates(r, t.InfoHash, tv.Files)
+	if err != nil {
+		return playerView{}, err
+	}
+	if f := tv.Files[tv.Main]; f.Locked {
+		// A bundle opens on the largest file the viewer may play, not
+		// on one behind a gate.
+		tv.Main = openMain(tv.Files, tv.Main)
+	}
 	q := r.URL.Query()
 	picked, err := tv.pickFile(q.Get("file"))
 	if err != nil {
@@ -432,10 +441,6 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		cur, focus = tv.Main, picked
 	}
 	tv.Main = cur
-	bundleID, err := s.gates(r, t.InfoHash, tv.Files)
-	if err != nil {
-		return playerView{}, err
-	}
 	pub := base.String()
 	ih := t.InfoHash.String()
 	pv := playerView{torrentView: tv, Current: tv.Files[cur], HTTPS: base.Scheme == "https"}

@@ -109,3 +109,31 @@ export async function report () {
   }
   return { sdps: record.sdps, wsURLs: record.wsURLs, peerConnections: record.pcs.length, pairs }
 }
+
+// downloadAll adds magnetURI with announceURL as its only tracker, waits
+// until every piece of every file is verified, keeps seeding, and reports
+// the SHA-256 and length of each file it holds, by path, and how it got
+// the bytes.
+export async function downloadAll (magnetURI, announceURL) {
+  const client = newClient()
+  const torrent = client.add(magnetURI, { announce: [announceURL] })
+  watch(torrent, 'downloadAll')
+  const bytesByWireType = {}
+  torrent.on('wire', wire => {
+    wire.on('download', n => { bytesByWireType[wire.type] = (bytesByWireType[wire.type] || 0) + n })
+  })
+  await until(torrent, 'done')
+  const files = {}
+  for (const f of torrent.files) {
+    const buf = await f.arrayBuffer()
+    const digest = await crypto.subtle.digest('SHA-256', buf)
+    files[f.path] = { length: buf.byteLength, sha256: [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('') }
+  }
+  window.e2eTorrent = torrent
+  return { files, bytesByWireType, uploaded: torrent.uploaded }
+}
+
+// uploaded is what the torrent of downloadAll has sent to other peers.
+export function uploaded () {
+  return window.e2eTorrent ? window.e2eTorrent.uploaded : 0
+}
