@@ -83,7 +83,7 @@ func TestBundlePage(t *testing.T) {
 	}
 
 	_, body = get(t, srv.Client(), srv.URL+"/watch/"+bundleIH+"?file=Night%20Train/night-train.mp4")
-	for _, want := range []string{`"bundle":"night-train"`, `"path":"Night Train/night-train.mp4","name":"night-train.mp4"`, `"gate":"email","locked":true`} {
+	for _, want := range []string{`"bundle":"night-train"`, `<strong data-role="backers">2</strong> of 250000 backers`, `href="/bundle/night-train"`, `"path":"Night Train/night-train.mp4","name":"night-train.mp4"`, `"gate":"email","locked":true`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the watch page of a locked file lacks %q", want)
 		}

@@ -401,6 +401,10 @@ type playerView struct {
 	SwitchURL string
 	// MinViewers is Config.P2PMinViewers when too few watch for P2P yet.
 	MinViewers int
+	// BundleID and Campaign are the torrent's bundle and its campaign, if
+	// it is one and has one.
+	BundleID string
+	Campaign *Campaign
 }
 
 // Embed sizes: 16:9 at the width blogs give a column.
@@ -420,7 +424,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if t.Files == nil {
 		return playerView{torrentView: tv}, nil
 	}
-	bundleID, err := s.gates(r, t.InfoHash, tv.Files)
+	bundleID, campaign, err := s.gates(r, t.InfoHash, tv.Files)
 	if err != nil {
 		return playerView{}, err
 	}
@@ -511,6 +515,7 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 		ICEServers: s.iceServers(),
 		Bundle:     bundleID,
 	}
+	pv.BundleID, pv.Campaign = bundleID, campaign
 	return pv, nil
 }
 

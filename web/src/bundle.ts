@@ -1,37 +1,6 @@
-// The bundle page's campaign meter, kept live: every meterMS the page
-// reads the bundle's figures again and moves the meter, so that a backer
-// who just paid, here or elsewhere, shows without a reload.
-
-const meterMS = 5000
-
-interface Campaign { backers: number, goal_backers: number, pledged: string }
-
-function update (root: HTMLElement, c: Campaign): void {
-  const meter = root.querySelector<HTMLProgressElement>('[data-role="meter"]')
-  const backers = root.querySelector('[data-role="backers"]')
-  const pledged = root.querySelector('[data-role="pledged"]')
-  if (meter) meter.value = c.backers
-  if (backers) backers.textContent = String(c.backers)
-  if (pledged) pledged.textContent = c.pledged
-}
-
-function start (): void {
-  const body = document.body
-  const id = body.dataset.bundle
-  const root = document.querySelector<HTMLElement>('[data-role="campaign"]')
-  if (!id || !root) return
-  const url = `${body.dataset.base ?? ''}/api/bundles/${id}`
-  const tick = (): void => {
-    fetch(url, { headers: { Accept: 'application/json' } })
-      .then(async res => {
-        if (!res.ok) return
-        const b = await res.json() as { campaign?: Campaign }
-        if (b.campaign) update(root, b.campaign)
-      })
-      .catch(err => console.debug('seedcast: meter:', err instanceof Error ? err.message : String(err)))
-  }
-  setInterval(tick, meterMS)
-}
+// The bundle page: its campaign meter kept live (meter.ts), and the pay
+// gate's form sent by script.
+import { liveMeter } from './meter'
 
 /**
  * payByScript sends the pay gate's form with fetch and goes where the
@@ -62,5 +31,6 @@ function payByScript (): void {
   })
 }
 
-start()
+const body = document.body
+if (body.dataset.bundle) liveMeter(body.dataset.base ?? '', body.dataset.bundle)
 payByScript()

@@ -5,6 +5,7 @@ import { Player, type Stats } from './player'
 import { bytes, clock, rate } from './format'
 import { bindCopyButtons } from './copy'
 import { reportDelivery } from './report'
+import { liveMeter } from './meter'
 
 /** previewBytes is how much of a text file the page shows inline. */
 const previewBytes = 64 << 10
@@ -45,6 +46,7 @@ function watch (player: Player | null, data: PageData): void {
   tick()
   setInterval(tick, 1000)
   reportDelivery(data.base, data.infohash, () => player.stats())
+  if (data.bundle) liveMeter(data.base, data.bundle)
   player.start(data.autoplay)
 }
 
@@ -162,6 +164,7 @@ async function togglePreview (b: HTMLButtonElement, f: FileInfo): Promise<void> 
  */
 function embed (player: Player, data: PageData): void {
   reportDelivery(data.base, data.infohash, () => player.stats())
+  if (data.bundle) liveMeter(data.base, data.bundle)
   if (data.autoplay) player.start(true)
   else player.previewFrame()
   setInterval(() => player.renderSource(), 1000)
