@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,31 +49,13 @@ func pilot() (store.Bundle, map[string]store.FileKey) {
 	return b, keys
 }
 
-// logBuffer is a log the tests read while the server writes it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // node is a gate server on a store of one backend, with a viewer's
 // browser (a cookie jar that follows no redirect).
 type node struct {
 	st   *store.Store
 	srv  *Server
 	url  string
-	logs *logBuffer
+	logs *testnet.Buffer
 	// checkouts are what the Stripe stand-in was asked to make.
 	checkouts chan url.Values
 }
@@ -87,7 +68,7 @@ func newNode(t *testing.T, st *store.Store, smtp *SMTP) *node {
 	if err := st.PutBundle(t.Context(), b, keys); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{st: st, logs: &logBuffer{}, checkouts: make(chan url.Values, 4)}
+	n := &node{st: st, logs: &testnet.Buffer{}, checkouts: make(chan url.Values, 4)}
 	// No payment provider is reachable from here: checkouts go to a
 	// stand-in for Stripe's one endpoint they use, which answers as the
 	// API documents. Webhooks are real: signed with the test secret.
