@@ -81,6 +81,9 @@ func (s *Server) serveUnlock(w http.ResponseWriter, r *http.Request) error {
 	if r.PostForm.Get("consent") != "yes" {
 		return httperr.Errorf(http.StatusBadRequest, "tick the box to agree to the artist's mails; the files unlock then")
 	}
+	if err := s.limited(w, r); err != nil {
+		return err
+	}
 	sess, err := s.ensureSession(w, r)
 	if err != nil {
 		return err

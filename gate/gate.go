@@ -106,6 +106,8 @@ type Server struct {
 	mail mailer
 	// ledger is the store's record of the gates, for the artist's view.
 	ledger Ledger
+	// limit bounds each client's unlocks and checkouts.
+	limit limiter
 }
 
 // New validates cfg.
@@ -133,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("gate: Stripe needs both its secret key and its webhook signing secret")
 	}
 	log := cfg.Logger.With("component", "gate")
-	s := &Server{cfg: cfg, log: log, errs: httperr.Adapter{Log: log}}
+	s := &Server{cfg: cfg, log: log, errs: httperr.Adapter{Log: log}, limit: limiter{now: cfg.Now, rate: gateRate}}
 	if cfg.SMTP != nil {
 		s.mail = smtpMailer{cfg: *cfg.SMTP}
 	}
@@ -149,6 +151,17 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /bundle/{id}/confirm", s.errs.Handler(s.serveConfirm))
 	mux.Handle("POST /bundle/{id}/checkout", s.errs.Handler(s.serveCheckout))
 	mux.Handle("POST /webhooks/payment", s.errs.Handler(s.serveWebhook))
+}
+
+// limited returns a 429 error if r's client is over its share of the
+// gate requests that write to the store, mail or make a checkout.
+func (s *Server) limited(w http.ResponseWriter, r *http.Request) error {
+	if s.limit.allow(r) {
+		return nil
+	}
+	w.Header().Set("Retry-After", "60")
+	s.log.Info("gate request refused: too many from one address", "path", r.URL.Path)
+	return httperr.Errorf(http.StatusTooManyRequests, "too many tries from your address; try again in a minute")
 }
 
 // bundle finds bundle id: 404 if there is none.

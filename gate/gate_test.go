@@ -456,3 +456,31 @@ func TestAdminView(t *testing.T) {
 		}
 	})
 }
+
+// TestGateLimit: one client address gets a few gate requests, then 429,
+// and another address is not held back by it.
+func TestGateLimit(t *testing.T) {
+	st, err := store.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	n := newNode(t, st, nil)
+	codes := map[int]int{}
+	for i := range gateBurst + 3 {
+		code, _, _ := postForm(t, viewer(t), n.url+"/bundle/children-of-the-machine/unlock", url.Values{"email": {fmt.Sprintf("fan%d@example.org", i)}, "consent": {"yes"}})
+		codes[code]++
+	}
+	if codes[http.StatusSeeOther] != gateBurst || codes[http.StatusTooManyRequests] != 3 {
+		t.Errorf("answers to %d addresses from one client: %v; want %d × 303 then 429", gateBurst+3, codes, gateBurst)
+	}
+	// A typo is not a try: bad forms never count.
+	if code, _, _ := postForm(t, viewer(t), n.url+"/bundle/children-of-the-machine/unlock", url.Values{"email": {"x"}, "consent": {"yes"}}); code != http.StatusBadRequest {
+		t.Errorf("a bad address over the limit: %d, want 400", code)
+	}
+	req := httptest.NewRequest("POST", "/bundle/children-of-the-machine/unlock", nil)
+	req.RemoteAddr = "192.0.2.7:1234"
+	if !n.srv.limit.allow(req) {
+		t.Errorf("another address is held back")
+	}
+}

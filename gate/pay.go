@@ -58,6 +58,9 @@ func (s *Server) serveCheckout(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Stripe == nil {
 		return httperr.Errorf(http.StatusServiceUnavailable, "this node takes no payments (its artist has not set up --stripe-key)")
 	}
+	if err := s.limited(w, r); err != nil {
+		return err
+	}
 	sess, err := s.ensureSession(w, r)
 	if err != nil {
 		return err
