@@ -364,12 +364,23 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 		bps := cmp.Or(fr.bytesPerSec, defaultHeadBytes)
 		bw = bw.paced(max(minHeadBurst, fr.moovEnd+bps*int64(headBurstTime/time.Second)), int64(headPace*float64(bps)))
 	}
-	start := time.Now()
-	fr2 := &firstRead{ReadSeeker: body}
-	http.ServeContent(bw, r, "", time.Time{}, fr2)
-	p.log.Debug("stream served", "infohash", ih, "file", f.Path, "head", head, "range", r.Header.Get("Range"),
-		"bytes", fr2.n, "first_byte", fr2.first.Sub(start), "took", time.Since(start), "complete", t.FileComplete(idx))
+	p.serveContent(bw, r, body, "stream served", "infohash", ih, "file", f.Path, "head", head, "complete", t.FileComplete(idx))
 	return nil
+}
+
+// serveContent serves body with Range (http.ServeContent: a torrent's
+// file never changes, so no modification time) and logs at debug level
+// msg with attrs, the range asked, the bytes read, how long the first
+// byte and the whole took: where a stream waited on peers.
+func (p *Server) serveContent(w http.ResponseWriter, r *http.Request, body io.ReadSeeker, msg string, attrs ...any) {
+	start := time.Now()
+	fr := &firstRead{ReadSeeker: body}
+	http.ServeContent(w, r, "", time.Time{}, fr)
+	var first any = "none"
+	if !fr.first.IsZero() {
+		first = fr.first.Sub(start)
+	}
+	p.log.Debug(msg, append(attrs, "range", r.Header.Get("Range"), "bytes", fr.n, "first_byte", first, "took", time.Since(start))...)
 }
 
 // firstRead notes when its reader first returned data, and how much it

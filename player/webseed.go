@@ -2,7 +2,6 @@ package player
 
 import (
 	"net/http"
-	"time"
 )
 
 // serveWebSeed answers BEP 19 web seed requests at
@@ -31,8 +30,8 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	// ServeContent answers Range with 206 and If-Range, and 416 beyond the
-	// end; a torrent's file never changes, so no modification time.
-	http.ServeContent(p.body(w, r, &p.counters(t.InfoHash()).webseed), r, "", time.Time{}, rd)
+	// end.
+	p.serveContent(p.body(w, r, &p.counters(t.InfoHash()).webseed), r, rd, "web seed served", "infohash", t.InfoHash(), "file", f.Path)
 	return nil
 }
 
