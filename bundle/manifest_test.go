@@ -268,6 +268,19 @@ func TestParseMoney(t *testing.T) {
 	if got := FormatMoney(store.Money{Amount: 5, Currency: "USD"}); got != "0.05 USD" {
 		t.Errorf("FormatMoney(5 cents) = %q", got)
 	}
+	for _, tc := range []struct {
+		m    store.Money
+		want string
+	}{
+		{store.Money{Amount: 0, Currency: "USD"}, "0.00"},
+		{store.Money{Amount: 248750, Currency: "USD"}, "2487.50"},
+		{store.Money{Amount: 500, Currency: "JPY"}, "500"},
+		{store.Money{Amount: 1500, Currency: "KWD"}, "1.500"},
+	} {
+		if got := FormatAmount(tc.m); got != tc.want {
+			t.Errorf("FormatAmount(%+v) = %q, want %q", tc.m, got, tc.want)
+		}
+	}
 }
 
 // FuzzParseManifest checks that no manifest crashes the parser or

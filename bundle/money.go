@@ -93,6 +93,12 @@ func allDigits(s string) bool {
 
 // FormatMoney writes m as ParseMoney reads it: "9.95 USD".
 func FormatMoney(m store.Money) string {
+	return FormatAmount(m) + " " + m.Currency
+}
+
+// FormatAmount writes m's amount alone in major units, with its
+// currency's ISO 4217 decimals: 995 USD is "9.95", 500 JPY "500".
+func FormatAmount(m store.Money) string {
 	scale := 2
 	if unit, err := currency.ParseISO(m.Currency); err == nil {
 		scale, _ = currency.Standard.Rounding(unit)
@@ -103,10 +109,10 @@ func FormatMoney(m store.Money) string {
 	}
 	s := strconv.FormatInt(n, 10)
 	if scale == 0 {
-		return sign + s + " " + m.Currency
+		return sign + s
 	}
 	if len(s) <= scale {
 		s = strings.Repeat("0", scale-len(s)+1) + s
 	}
-	return sign + s[:len(s)-scale] + "." + s[len(s)-scale:] + " " + m.Currency
+	return sign + s[:len(s)-scale] + "." + s[len(s)-scale:]
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/store"
 )
 
@@ -81,7 +82,7 @@ func (s *Server) adminBundles(r *http.Request) ([]AdminBundle, error) {
 			return nil, err
 		}
 		for _, p := range pays {
-			ab.Payments = append(ab.Payments, AdminPayment{Event: p.EventID, Amount: Decimal(p.Money) + " " + p.Money.Currency, Email: p.Email, At: p.At.UTC().Format(time.RFC3339)})
+			ab.Payments = append(ab.Payments, AdminPayment{Event: p.EventID, Amount: bundle.FormatMoney(p.Money), Email: p.Email, At: p.At.UTC().Format(time.RFC3339)})
 		}
 		unlocks, err := s.ledger.Unlocks(ctx, b.ID)
 		if err != nil {

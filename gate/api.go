@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -13,26 +12,6 @@ import (
 	"github.com/seedcast/seedcast/infohash"
 	"github.com/seedcast/seedcast/store"
 )
-
-// zeroDecimal are the currencies without minor units among those Stripe
-// takes: their amounts are whole.
-var zeroDecimal = map[string]bool{
-	"BIF": true, "CLP": true, "DJF": true, "GNF": true, "JPY": true, "KMF": true, "KRW": true, "MGA": true,
-	"PYG": true, "RWF": true, "UGX": true, "VND": true, "VUV": true, "XAF": true, "XOF": true, "XPF": true,
-}
-
-// Decimal writes m's amount in major units: 995 USD is "9.95".
-func Decimal(m store.Money) string {
-	if zeroDecimal[m.Currency] {
-		return fmt.Sprint(m.Amount)
-	}
-	sign := ""
-	a := m.Amount
-	if a < 0 {
-		sign, a = "-", -a
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, a/100, a%100)
-}
 
 // FileJSON is one file of a bundle in the API.
 type FileJSON struct {
@@ -114,7 +93,7 @@ func (s *Server) describe(ctx context.Context, b store.Bundle, unlocked []string
 	for _, f := range b.Files {
 		fj := FileJSON{Path: f.Path, Gate: f.Gate.Kind, Length: f.Length, Unlocked: opens(unlocked, f.Gate.Kind)}
 		if f.Gate.Kind == store.GatePrice {
-			fj.Price = Decimal(f.Gate.Price) + " " + f.Gate.Price.Currency
+			fj.Price = bundle.FormatMoney(f.Gate.Price)
 		}
 		out.Files = append(out.Files, fj)
 	}
@@ -128,8 +107,8 @@ func (s *Server) describe(ctx context.Context, b store.Bundle, unlocked []string
 			cur = c.Price.Currency
 		}
 		out.Campaign = &CampaignJSON{Backers: t.Backers, GoalBackers: c.GoalBackers, Currency: cur,
-			Pledged: Decimal(store.Money{Amount: t.Pledged.Amount, Currency: cur}),
-			Price:   Decimal(c.Price) + " " + c.Price.Currency}
+			Pledged: bundle.FormatAmount(store.Money{Amount: t.Pledged.Amount, Currency: cur}),
+			Price:   bundle.FormatMoney(c.Price)}
 		if !c.Ends.IsZero() {
 			out.Campaign.Ends = c.Ends.UTC().Format(time.RFC3339)
 		}
