@@ -164,30 +164,14 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request) error {
 	return httperr.Errorf(http.StatusTooManyRequests, "too many tries from your address; try again in a minute")
 }
 
-// bundle finds bundle id: 404 if there is none.
+// bundle finds bundle id: 404 if there is none, or if id is none the
+// store could keep (store.ErrInvalid).
 func (s *Server) bundle(ctx context.Context, id string) (store.Bundle, error) {
-	if !validID(id) {
-		return store.Bundle{}, httperr.Errorf(http.StatusNotFound, "no bundle %q", id)
-	}
 	b, err := s.cfg.Store.Bundle(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 		return store.Bundle{}, httperr.Errorf(http.StatusNotFound, "no bundle %q", id)
 	}
 	return b, err
-}
-
-// validID reports whether id can name a bundle: 1 to 64 lowercase
-// letters, digits and dashes.
-func validID(id string) bool {
-	if id == "" || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }
 
 // opens reports whether a session that unlocked gates may have a file

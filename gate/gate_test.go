@@ -243,6 +243,11 @@ func TestEmailGate(t *testing.T) {
 		if got := n.access(t, other); !equal(got, "plain", "locked", "locked") {
 			t.Errorf("another browser: %v", got)
 		}
+		for _, id := range []string{"nope", "Not_An-ID", strings.Repeat("a", 65)} {
+			if code, _, _ := do(t, fan, "GET", n.url+"/api/bundles/"+id, nil); code != http.StatusNotFound {
+				t.Errorf("GET /api/bundles/%s: %d, want 404", id, code)
+			}
+		}
 		emails, err := st.Emails(t.Context(), "children-of-the-machine")
 		if err != nil || len(emails) != 1 || emails[0].Address != "fan@example.org" || emails[0].Consent != Consent || !emails[0].Confirmed {
 			t.Errorf("emails kept: %+v, %v", emails, err)
