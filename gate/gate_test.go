@@ -489,3 +489,35 @@ func TestGateLimit(t *testing.T) {
 		t.Errorf("another address is held back")
 	}
 }
+
+// TestLimiterForgets: at maxLimited addresses the limiter forgets the
+// idle ones first, then others down to half, and stays bounded.
+func TestLimiterForgets(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	l := limiter{now: func() time.Time { return now }, rate: gateRate}
+	req := func(i int) *http.Request {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)
+		return r
+	}
+	for i := range maxLimited / 4 {
+		l.allow(req(i)) // idle by the time the rest come
+	}
+	now = now.Add(time.Hour)
+	for i := maxLimited / 4; i < maxLimited; i++ {
+		l.allow(req(i))
+	}
+	if len(l.by) != maxLimited {
+		t.Fatalf("%d addresses, want %d", len(l.by), maxLimited)
+	}
+	l.allow(req(maxLimited))
+	if n := len(l.by); n > maxLimited/2+1 || n == 0 {
+		t.Errorf("%d addresses after forgetting, want at most %d", n, maxLimited/2+1)
+	}
+	for i := range maxLimited / 4 {
+		host, _, _ := strings.Cut(req(i).RemoteAddr, ":")
+		if _, ok := l.by[host]; ok {
+			t.Fatalf("idle address %s kept", host)
+		}
+	}
+}

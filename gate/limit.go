@@ -17,8 +17,8 @@ const (
 	// address.
 	gateRate  = rate.Limit(10.0 / 60) // 10 a minute
 	gateBurst = 5
-	// maxLimited bounds the addresses remembered; when full, the oldest
-	// half is forgotten.
+	// maxLimited bounds the addresses remembered; when full, those idle
+	// are forgotten, and then others down to half (forget).
 	maxLimited = 10_000
 )
 
@@ -50,7 +50,7 @@ func (l *limiter) allow(r *http.Request) bool {
 	b := l.by[host]
 	if b == nil {
 		if len(l.by) >= maxLimited {
-			l.forgetOldest(now)
+			l.forget(now)
 		}
 		b = &bucket{lim: rate.NewLimiter(l.rate, gateBurst)}
 		l.by[host] = b
@@ -59,13 +59,20 @@ func (l *limiter) allow(r *http.Request) bool {
 	return b.lim.AllowN(now, 1)
 }
 
-// forgetOldest drops the addresses not seen for the longest, half of
-// them: a bucket idle long enough is full again anyway.
-func (l *limiter) forgetOldest(now time.Time) {
-	full := time.Duration(float64(gateBurst)/float64(l.rate)) * time.Second
+// forget makes room: it drops the buckets idle long enough to be full
+// again, which a new bucket equals, and then, while over half are left,
+// any others.
+func (l *limiter) forget(now time.Time) {
+	full := time.Duration(float64(gateBurst) / float64(l.rate) * float64(time.Second))
 	for k, b := range l.by {
-		if now.Sub(b.seen) > full || len(l.by) > maxLimited/2 {
+		if now.Sub(b.seen) > full {
 			delete(l.by, k)
 		}
+	}
+	for k := range l.by {
+		if len(l.by) <= maxLimited/2 {
+			break
+		}
+		delete(l.by, k)
 	}
 }
