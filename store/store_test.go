@@ -35,7 +35,7 @@ type backend struct {
 	dir   string // the data dir (SQLite)
 	dsn   string // the URL (PostgreSQL)
 	clock *clock
-	logs  *syncBuffer
+	logs  *testnet.Buffer
 }
 
 func (b *backend) openErr(t *testing.T) (*Store, error) {
@@ -97,7 +97,7 @@ func TestStore(t *testing.T) {
 			}
 			for _, tc := range behaviours {
 				t.Run(tc.name, func(t *testing.T) {
-					b := &backend{kind: kind, clock: &clock{t: t0}, logs: &syncBuffer{}}
+					b := &backend{kind: kind, clock: &clock{t: t0}, logs: &testnet.Buffer{}}
 					if pg != nil {
 						u, err := url.Parse(pg.CreateDB(t))
 						if err != nil {
@@ -887,7 +887,7 @@ func TestOpenRefused(t *testing.T) {
 		"postgres://ann:hunter2@127.0.0.1:1/seedcast?connect_timeout=5",
 		"postgresql://ann@127.0.0.1:1/seedcast?password=hunter2&connect_timeout=5",
 	} {
-		var logs syncBuffer
+		var logs testnet.Buffer
 		_, err := Open(t.Context(), dsn, "", slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 		if err == nil {
 			t.Fatalf("Open(%q) = nil error", dsn)
@@ -1007,22 +1007,4 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer for a logger that several goroutines use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
