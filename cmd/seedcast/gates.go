@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -77,12 +78,12 @@ func parseSMTP(raw string) (*gate.SMTP, error) {
 }
 
 // openGates opens the node's store and its gates over it.
-func openGates(ctx context.Context, gc gateConfig, dataDir, publicURL string, n *node) (*store.Store, *gate.Server, error) {
-	st, err := store.Open(ctx, gc.db, dataDir, n.log)
+func openGates(ctx context.Context, gc gateConfig, dataDir, publicURL string, log *slog.Logger) (*store.Store, *gate.Server, error) {
+	st, err := store.Open(ctx, gc.db, dataDir, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	g, err := gate.New(gate.Config{Store: st, PublicURL: publicURL, Logger: n.log, SMTP: gc.smtp, Stripe: gc.stripe})
+	g, err := gate.New(gate.Config{Store: st, PublicURL: publicURL, Logger: log, SMTP: gc.smtp, Stripe: gc.stripe})
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -220,7 +220,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	base := cfg.base.String()
-	st, gates, err := openGates(context.Background(), cfg.gates, cfg.swarm.DataDir, base, n)
+	st, gates, err := openGates(context.Background(), cfg.gates, cfg.swarm.DataDir, base, log)
 	if err != nil {
 		return nil, err
 	}
