@@ -117,6 +117,20 @@ func New(t testing.TB, hosts ...string) *Net {
 	n.ip("-n", n.bridge, "link", "add", "br0", "mtu", strconv.Itoa(MTU), "type", "bridge", "mcast_snooping", "0")
 	n.ip("-n", n.bridge, "addr", "add", fmt.Sprintf("%s%d/24", subnet, gatewayOctet), "dev", "br0")
 	n.ip("-n", n.bridge, "link", "set", "br0", "up")
+	// Where br_netfilter is loaded (podman and docker load it), every frame
+	// the bridge forwards would also pass the bridge namespace's iptables,
+	// which holds no rule: a tenth of a busy host's CPU for nothing. The
+	// setting is per namespace since Linux 5.3; the host's stays as it was.
+	if err := doIn(n.bridge, func() error {
+		for _, name := range []string{"iptables", "ip6tables", "arptables"} {
+			if err := os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-"+name, []byte("0"), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("testnet.New: turning bridge netfilter off in %s: %v", n.bridge, err)
+	}
 
 	for i, name := range hosts {
 		if !hostNameRE.MatchString(name) || name == "br" {
