@@ -128,6 +128,9 @@ type socket struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	// shut is set as done closes: closed reads it on every message
+	// pushed, where a select on done would take the channel's lock.
+	shut atomic.Bool
 
 	// readMu serialises the handling of this socket's messages with its
 	// clean-up; the read pump holds it implicitly, being one goroutine,
@@ -266,6 +269,7 @@ func (srv *Server) goroutine() bool {
 // closes the conn, which ends the read pump and any write.
 func (s *socket) close() {
 	s.closeOnce.Do(func() {
+		s.shut.Store(true)
 		close(s.done)
 		if s.conn != nil {
 			s.conn.WriteControl(websocket.CloseMessage,
@@ -410,7 +414,8 @@ func (s *socket) readPump(woken bool) {
 	defer s.srv.wg.Done()
 	bp := readBuffers.Get().(*[]byte)
 	defer readBuffers.Put(bp)
-	s.conn.SetReadDeadline(time.Now().Add(pongWait))
+	armed := time.Now()
+	s.conn.SetReadDeadline(armed.Add(pongWait))
 	if woken {
 		// The fd is readable: fill br, so that what came is seen.
 		if _, err := s.br.Peek(1); err != nil {
@@ -441,7 +446,13 @@ func (s *socket) readPump(woken bool) {
 		}
 		now := time.Now()
 		s.seen.Store(now.UnixNano())
-		s.conn.SetReadDeadline(now.Add(pongWait))
+		if s.rc == nil || now.Sub(armed) > pongWait/4 {
+			// A socket that parks gets its deadline when woken, and
+			// seldom reads for long after: setting it costs a timer
+			// update, which every message would pay.
+			armed = now
+			s.conn.SetReadDeadline(now.Add(pongWait))
+		}
 		s.srv.stats.WSMessages.Add(1)
 		if !s.allowMessage(now) {
 			s.srv.stats.WSRejected.Add(1)
@@ -892,14 +903,7 @@ func (s *socket) allowMessage(now time.Time) bool {
 }
 
 // closed reports whether the socket has closed.
-func (s *socket) closed() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
+func (s *socket) closed() bool { return s.shut.Load() }
 
 func (srv *Server) announceWS(s *socket, req *request) {
 	srv.stats.WSAnnounce.Add(1)
