@@ -34,6 +34,24 @@ func (r *trackerRow) limit() (best *loadStep, bound string) {
 	return best, bound
 }
 
+// loadgenCost is the generator's CPU per announce, in core-seconds, at
+// the highest rate the tracker carried: its cost per announce falls as
+// the rate rises (each wake-up handles more), so the lower steps would
+// overstate it.
+func (r *trackerRow) loadgenCost() (float64, bool) {
+	best := r.bestPass()
+	if best == nil || best.LoadgenCores <= 0 || best.PerSecond() <= 0 {
+		return 0, false
+	}
+	return best.LoadgenCores / best.PerSecond(), true
+}
+
+// mustCPUList is cpuList of a list already checked.
+func mustCPUList(list string) []int {
+	c, _ := cpuList(list)
+	return c
+}
+
 // Print writes the table.
 func (rep trackerReport) Print(w io.Writer) {
 	f, su := rep.Facts, rep.Setup
@@ -190,6 +208,22 @@ func (rep trackerReport) Print(w io.Writer) {
 			by += fmt.Sprintf("; the reference's figure is a floor too (above it: %s)", boundOr(rBound))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t≥ %g ×\t%s\t%s\t\n", name, val, targetTrackerRatio, res, by)
+		// Whether this machine could drive the target at all: the
+		// generator's own CPU per announce, from the steps it carried.
+		want := targetTrackerRatio * rBest.PerSecond()
+		if per, ok := sc.loadgenCost(); ok {
+			cpus := len(mustCPUList(rep.Setup.LoadgenCPUs))
+			if cpus == 0 {
+				cpus = rep.Facts.CPUs
+			}
+			reach := saturationBusy * float64(cpus) / per
+			verdict := "within reach"
+			if want > reach {
+				verdict = "beyond this machine: the generator alone would need " + fmt.Sprintf("%.2f cores", want*per)
+			}
+			fmt.Fprintf(tw, "announces/s the generator can send on %d CPU(s) at %.0f %% busy\t%s (%.0f µs of CPU an announce)\t—\t\t%s/s for %g × the reference: %s\t\n",
+				cpus, saturationBusy*100, thousands(reach), per*1e6, thousands(want), targetTrackerRatio, verdict)
+		}
 	}
 	// RSS per idle socket.
 	at := fmt.Sprintf("at %s sockets", thousands(float64(rep.Setup.Sockets)))
