@@ -108,6 +108,8 @@ type Server struct {
 	ledger Ledger
 	// limit bounds each client's unlocks and checkouts.
 	limit limiter
+	// cache keeps what Access asks the store on every /stream request.
+	cache cache
 }
 
 // New validates cfg.
@@ -189,14 +191,11 @@ func opens(unlocked []string, gate string) bool {
 // torrent ih in plain: (nil, nil) for a file of no bundle or a free one;
 // its key for a gated file r's session unlocked; ErrLocked otherwise.
 func (s *Server) Access(r *http.Request, ih infohash.Hash, path string) (*store.FileKey, error) {
-	ctx := r.Context()
-	b, err := s.cfg.Store.BundleByInfoHash(ctx, ih)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
+	e, err := s.bundleOf(r.Context(), ih)
+	if err != nil || e.b == nil {
 		return nil, err
 	}
+	b := e.b
 	var gate string
 	for _, f := range b.Files {
 		if f.Path == path {
@@ -205,21 +204,19 @@ func (s *Server) Access(r *http.Request, ih infohash.Hash, path string) (*store.
 	}
 	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
 		// A read from the start: a play or a download of the file.
-		if err := s.cfg.Store.CountDownload(ctx, b.ID, path); err != nil {
-			s.log.Warn("counting a download", "bundle", b.ID, "err", err)
-		}
+		s.countPlay(r, b.ID, path)
 	}
 	if gate == "" || gate == store.GateFree {
 		return nil, nil
 	}
-	unlocked, err := s.unlocked(r, b.ID)
+	unlocked, err := s.unlockedCached(r, b.ID)
 	if err != nil {
 		return nil, err
 	}
 	if !opens(unlocked, gate) {
 		return nil, ErrLocked
 	}
-	keys, err := s.cfg.Store.Keys(ctx, b.ID)
+	keys, err := s.keysOf(r.Context(), e)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +227,6 @@ func (s *Server) Access(r *http.Request, ih infohash.Hash, path string) (*store.
 	return &k, nil
 }
 
-// unlocked returns the gates r's session has unlocked of bundle id.
 func (s *Server) unlocked(r *http.Request, id string) ([]string, error) {
 	sess, ok := s.session(r)
 	if !ok {

@@ -521,3 +521,55 @@ func TestLimiterForgets(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessCounting: a viewer's play of a file counts once, however
+// many requests from its start the player makes, and again after
+// playWindow; what Access reads from the store is kept for accessTTL.
+func TestAccessCounting(t *testing.T) {
+	backends(t, func(t *testing.T, st *store.Store) {
+		n := newNode(t, st, nil)
+		now := time.Now()
+		n.srv.cfg.Now = func() time.Time { return now }
+		b, _ := pilot()
+		pilotURL := n.url + "/access/" + b.InfoHash.String() + "/" + b.Files[0].Path
+		count := func() int64 {
+			t.Helper()
+			d, err := st.Downloads(t.Context(), b.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d[b.Files[0].Path]
+		}
+		fan, other := viewer(t), viewer(t)
+		// A probe, the stream, a range further on and a replay.
+		for _, rg := range []string{"", "bytes=0-", "bytes=500-", "bytes=0-"} {
+			do(t, fan, "GET", pilotURL, nil, "Range", rg, "User-Agent", "fan's browser")
+		}
+		do(t, other, "GET", pilotURL, nil, "User-Agent", "another browser")
+		do(t, other, "GET", pilotURL, nil, "Range", "bytes=0-", "User-Agent", "another browser")
+		if got := count(); got != 2 {
+			t.Errorf("two viewers: %d downloads counted, want 2", got)
+		}
+		now = now.Add(playWindow)
+		do(t, fan, "GET", pilotURL, nil, "User-Agent", "fan's browser")
+		if got := count(); got != 3 {
+			t.Errorf("the fan again an hour later: %d downloads counted, want 3", got)
+		}
+
+		// A torrent that is no bundle is known to be none for accessTTL;
+		// another node sharing the database may make it one meanwhile.
+		late := store.Bundle{ID: "late", Title: "Late", InfoHash: infohash.Hash{9},
+			Files: []store.BundleFile{{Path: "late.mp4", Gate: store.Gate{Kind: store.GateEmail}, Length: 10}}}
+		lateURL := n.url + "/access/" + late.InfoHash.String() + "/late.mp4"
+		if _, body, _ := do(t, fan, "GET", lateURL, nil); strings.TrimSpace(body) != "plain" {
+			t.Fatalf("no bundle yet: %q, want plain", body)
+		}
+		if err := st.PutBundle(t.Context(), late, map[string]store.FileKey{"late.mp4": {Key: [32]byte{9}}}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(accessTTL)
+		if _, body, _ := do(t, fan, "GET", lateURL, nil); strings.TrimSpace(body) != "locked" {
+			t.Errorf("a bundle added %v ago: %q, want locked", accessTTL, body)
+		}
+	})
+}
