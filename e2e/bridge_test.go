@@ -143,8 +143,9 @@ func TestBridgeTwoViewers(t *testing.T) {
 	for i, page := range pages {
 		host := fmt.Sprintf("viewer%d", i+1)
 		waitPlayedOver(ctx, t, page, host, 0, "")
+		at0 := time.Now()
 		took := seekTo(ctx, t, page, at[i])
-		t.Logf("%s plays again %v after a seek to %.0f %%", host, took.Round(time.Millisecond), at[i]*100)
+		t.Logf("%s plays again %v after a seek to %.0f %% at %s", host, took.Round(time.Millisecond), at[i]*100, at0.UTC().Format("15:04:05.000"))
 	}
 	for i, page := range pages {
 		host := fmt.Sprintf("viewer%d", i+1)
@@ -153,7 +154,7 @@ func TestBridgeTwoViewers(t *testing.T) {
 		// /stream, the page's fallback when peers stop delivering.
 		st := waitPlayedOver(ctx, t, page, host, want, "")
 		node := b.stats(ctx, t)
-		t.Logf("%s played past %.0f s over %s; the node holds %d of %d bytes", host, want, st.Mode, node.BytesCompleted, b.film.Size)
+		t.Logf("%s played past %.0f s over %s (%s); the node holds %d of %d bytes", host, want, st.Mode, st.Source, node.BytesCompleted, b.film.Size)
 		if node.BytesCompleted >= b.film.Size {
 			t.Errorf("%s played past %.0f s only once the node had the whole film", host, want)
 		}

@@ -1016,6 +1016,8 @@ type playerState struct {
 	Error       string
 	// Bytes by source from the page's figures.
 	RTC, HTTP, Viewers int64
+	// Source says where the bytes come from, and why when from /stream.
+	Source string
 
 	firstFrame, played time.Duration // since navigating
 }
@@ -1030,7 +1032,8 @@ const playerStateJS = `(() => {
   return {
     currentTime: v.currentTime, mode: p.dataset.mode, state: p.dataset.state, src: v.currentSrc,
     controlled: !!navigator.serviceWorker?.controller, error: v.error ? String(v.error.code) : '',
-    rtc: n('server-rtc'), http: n('server-http'), viewers: n('viewers')
+    rtc: n('server-rtc'), http: n('server-http'), viewers: n('viewers'),
+    source: p.querySelector('[data-role="source"]')?.title || ''
   }
 })()`
 
