@@ -18,6 +18,7 @@ import (
 	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/httperr"
 	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -324,8 +325,10 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	}
 	ih := t.InfoHash()
 	var body io.ReadSeeker = rd
+	var key *store.FileKey
 	if p.cfg.Gate != nil {
-		key, locked, err := p.cfg.Gate(r, ih, f.Path)
+		var locked bool
+		key, locked, err = p.cfg.Gate(r, ih, f.Path)
 		switch {
 		case err != nil:
 			return err
@@ -343,7 +346,7 @@ func (p *Server) serveStream(w http.ResponseWriter, r *http.Request) error {
 	head := r.URL.Query().Has("head")
 	// The pace of an opening stream needs the bitrate before its first
 	// byte; a header on disk takes milliseconds to read.
-	fr := p.fileRate(r.Context(), t, k, f, head && t.FileComplete(idx))
+	fr := p.fileRate(r.Context(), t, k, f, head && t.FileComplete(idx), key)
 	rd.SetReadahead(readahead(fr))
 	if !t.FileComplete(idx) && isMP4(f.Path) {
 		t.PrioritizeEnds(idx, endBytes, endBytes)
@@ -403,7 +406,7 @@ func (r *firstRead) Read(b []byte) (int, error) {
 // fileRate returns what the node learnt of file k's MP4 header, zero
 // while it is unknown. The first request of an MP4 has it measured once:
 // in the background, or before fileRate returns with wait.
-func (p *Server) fileRate(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File, wait bool) fileRate {
+func (p *Server) fileRate(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File, wait bool, key *store.FileKey) fileRate {
 	p.rates.mu.Lock()
 	fr, known := p.rates.m[k]
 	first := !known && isMP4(f.Path)
@@ -415,10 +418,10 @@ func (p *Server) fileRate(ctx context.Context, t *swarm.Torrent, k fileKey, f sw
 	case !first:
 		return fr
 	case !wait:
-		go p.measure(context.Background(), t, k, f)
+		go p.measure(context.Background(), t, k, f, key)
 		return fr
 	}
-	p.measure(ctx, t, k, f)
+	p.measure(ctx, t, k, f, key)
 	p.rates.mu.Lock()
 	defer p.rates.mu.Unlock()
 	return p.rates.m[k]
@@ -434,8 +437,9 @@ func readahead(fr fileRate) int64 {
 }
 
 // measure reads a file's MP4 header for its bitrate, within a minute or
-// until ctx is done.
-func (p *Server) measure(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File) {
+// until ctx is done; a gated file's through its key (nil for a file in
+// the clear).
+func (p *Server) measure(ctx context.Context, t *swarm.Torrent, k fileKey, f swarm.File, key *store.FileKey) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	rd, err := t.OpenFile(k.idx)
@@ -444,7 +448,13 @@ func (p *Server) measure(ctx context.Context, t *swarm.Torrent, k fileKey, f swa
 	}
 	defer rd.Close()
 	rd.SetContext(ctx)
-	d, moovEnd, err := mp4Head(rd)
+	var head io.Reader = rd
+	if key != nil {
+		if head, err = bundle.NewSeekReader(rd, *key); err != nil {
+			return
+		}
+	}
+	d, moovEnd, err := mp4Head(head)
 	if err != nil || d < time.Second {
 		p.log.Debug("bitrate unknown", "infohash", k.ih, "file", f.Path, "err", err)
 		return

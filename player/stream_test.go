@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seedcast/seedcast/bundle"
 	"github.com/seedcast/seedcast/e2e/testnet"
+	"github.com/seedcast/seedcast/infohash"
+	"github.com/seedcast/seedcast/store"
 	"github.com/seedcast/seedcast/swarm"
 )
 
@@ -236,5 +242,66 @@ func TestHeadStream(t *testing.T) {
 	}
 	if took := time.Since(start); took < 2*time.Second {
 		t.Errorf("1 MiB of an opening stream came in %v; want its last 768 KiB paced at 320 KiB/s", took)
+	}
+}
+
+// TestGatedBitrate: the bitrate of a gated MP4, which peers and the disk
+// hold as ciphertext, is read through the key of the viewer who unlocked
+// it; without the key the header reads as noise and the rate stays
+// unknown.
+func TestGatedBitrate(t *testing.T) {
+	const seconds, size = 10, 200 << 10
+	plain := append(moovV1(1000, seconds*1000), make([]byte, size)...)
+	plain = plain[:size]
+	key := store.FileKey{Key: [32]byte{7}, IV: [16]byte{7}}
+	// AES-CTR is its own inverse: the reader that decrypts also encrypts.
+	enc, err := bundle.NewSeekReader(bytes.NewReader(plain), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cipher, err := io.ReadAll(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "bundle")
+	os.MkdirAll(root, 0o755)
+	if err := os.WriteFile(filepath.Join(root, "film.mp4"), cipher, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sw := startSwarm(t, swarm.Config{})
+	tor, err := sw.Add(t.Context(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  *store.FileKey
+		want int64
+	}{
+		{"unlocked", &key, size / seconds},
+		{"read as if in the clear", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			ts := httptest.NewServer(mux)
+			t.Cleanup(ts.Close)
+			p, err := New(Config{Swarm: sw, PublicURL: ts.URL, Gate: func(*http.Request, infohash.Hash, string) (*store.FileKey, bool, error) {
+				return tc.key, false, nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Register(mux)
+			res, body := get(t, ts.URL+"/stream/"+tor.InfoHash().String()+"/bundle/film.mp4?head=1", "Range", "bytes=0-99")
+			if res.StatusCode != http.StatusPartialContent || tc.key != nil && !bytes.Equal(body, plain[:100]) {
+				t.Fatalf("/stream: %d, %d bytes", res.StatusCode, len(body))
+			}
+			p.rates.mu.Lock()
+			got := p.rates.m[fileKey{tor.InfoHash(), 0}].bytesPerSec
+			p.rates.mu.Unlock()
+			if got != tc.want {
+				t.Errorf("bitrate %d bytes a second, want %d", got, tc.want)
+			}
+		})
 	}
 }
