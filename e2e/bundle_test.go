@@ -262,6 +262,20 @@ func TestBundleGates(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(csv), "\nfan@example.org,") {
 		t.Errorf("the artist's CSV: %d %s", res.StatusCode, csv)
 	}
+	// And the artist's page: one address, one payment, one backer.
+	req, _ = http.NewRequestWithContext(ctx, "GET", origin+"/admin", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if res, err = c.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	adminPage, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"1 email address", "1 payment", "<strong>1</strong> of", "9.95 USD"} {
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(adminPage), want) {
+			t.Errorf("the artist's page: %d, no %q in %s", res.StatusCode, want, adminPage)
+			break
+		}
+	}
 	// The token is printed once, at the node's first start, and nowhere
 	// after; no address is logged.
 	if out := node.Proc.Output().String(); strings.Count(out, token) > 1 || strings.Contains(out, "fan@example.org") {

@@ -3,7 +3,6 @@ package gate
 import (
 	"context"
 	"encoding/csv"
-	"html/template"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,16 +47,18 @@ type AdminPayment struct {
 }
 
 // RegisterAdmin adds the artist's view to mux, each route behind protect
-// (the admin token): GET /admin, GET /api/admin/bundles and GET
-// /admin/bundles/{id}/emails.csv.
+// (the admin token): GET /api/admin/bundles and GET
+// /admin/bundles/{id}/emails.csv. The page at /admin is web's, drawn
+// from AdminBundles.
 func (s *Server) RegisterAdmin(mux *http.ServeMux, ledger Ledger, protect func(http.Handler) http.Handler) {
 	s.ledger = ledger
-	mux.Handle("GET /admin", protect(s.errs.Handler(s.serveAdmin)))
 	mux.Handle("GET /api/admin/bundles", protect(s.errs.Handler(s.serveAdminJSON)))
 	mux.Handle("GET /admin/bundles/{id}/emails.csv", protect(s.errs.Handler(s.serveEmailsCSV)))
 }
 
-func (s *Server) adminBundles(r *http.Request) ([]AdminBundle, error) {
+// AdminBundles returns every bundle with what its gates collected, for
+// the artist: addresses included. RegisterAdmin must have been called.
+func (s *Server) AdminBundles(r *http.Request) ([]AdminBundle, error) {
 	ctx := r.Context()
 	bs, err := s.cfg.Store.Bundles(ctx)
 	if err != nil {
@@ -100,42 +101,11 @@ func (s *Server) adminBundles(r *http.Request) ([]AdminBundle, error) {
 }
 
 func (s *Server) serveAdminJSON(w http.ResponseWriter, r *http.Request) error {
-	abs, err := s.adminBundles(r)
+	abs, err := s.AdminBundles(r)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, abs)
-}
-
-var adminPage = template.Must(template.New("admin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>seedcast: bundles</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;padding:.25rem .75rem;text-align:left}</style>
-</head><body>
-<h1>Bundles</h1>
-{{range .}}
-<section>
-<h2>{{.Title}} <small>({{.ID}})</small></h2>
-<p>{{len .Emails}} email addresses (<a href="/admin/bundles/{{.ID}}/emails.csv">CSV</a>), {{len .Payments}} payments{{with .Campaign}}, {{.Backers}} of {{.GoalBackers}} backers, {{.Pledged}} {{.Currency}} pledged{{end}}.
-Unlocks: {{range $g, $n := .Unlocks}}{{$g}} {{$n}} {{else}}none{{end}}.</p>
-<table><tr><th>file</th><th>gate</th><th>downloads</th></tr>
-{{$d := .Downloads}}{{range .Files}}<tr><td>{{.Path}}</td><td>{{.Gate}} {{.Price}}</td><td>{{index $d .Path}}</td></tr>{{end}}</table>
-{{if .Payments}}<table><tr><th>payment</th><th>amount</th><th>email</th><th>at</th></tr>
-{{range .Payments}}<tr><td>{{.Event}}</td><td>{{.Amount}}</td><td>{{.Email}}</td><td>{{.At}}</td></tr>{{end}}</table>{{end}}
-</section>
-{{else}}<p>No bundle yet: make one with <code>seedcast bundle create</code>.</p>{{end}}
-</body></html>
-`))
-
-func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) error {
-	abs, err := s.adminBundles(r)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	return adminPage.Execute(w, abs)
 }
 
 // serveEmailsCSV exports the addresses an email gate collected, with

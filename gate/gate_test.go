@@ -455,9 +455,14 @@ func TestAdminView(t *testing.T) {
 			!strings.HasPrefix(lines[2], "'=cmd@example.org,") || !strings.Contains(lines[1], ",true,") {
 			t.Errorf("the CSV: %d %s", code, csv)
 		}
-		code, body, _ := do(t, http.DefaultClient, "GET", admin.URL+"/admin", nil, "Authorization", "Bearer artist-token")
-		if code != http.StatusOK || !strings.Contains(body, "2 email addresses") || !strings.Contains(body, "0 of 250000 backers") {
-			t.Errorf("/admin: %d %s", code, body)
+		if code, _, _ := do(t, http.DefaultClient, "GET", admin.URL+"/api/admin/bundles", nil); code != http.StatusUnauthorized {
+			t.Errorf("the artist's view without the token: %d, want 401", code)
+		}
+		code, body, _ := do(t, http.DefaultClient, "GET", admin.URL+"/api/admin/bundles", nil, "Authorization", "Bearer artist-token")
+		var abs []AdminBundle
+		if err := json.Unmarshal([]byte(body), &abs); code != http.StatusOK || err != nil || len(abs) != 1 ||
+			len(abs[0].Emails) != 2 || abs[0].Campaign == nil || abs[0].Campaign.Backers != 0 || abs[0].Campaign.GoalBackers != 250_000 {
+			t.Errorf("the artist's view: %d %s", code, body)
 		}
 	})
 }

@@ -24,7 +24,7 @@ import (
 var templateFS embed.FS
 
 // pages are the page templates by name, each parsed with the layout.
-var pages = []string{"library", "watch", "embed", "error", "pending", "bundle"}
+var pages = []string{"library", "watch", "embed", "error", "pending", "bundle", "admin"}
 
 // parseTemplates parses each page with the shared layout and partials.
 func parseTemplates(s *Server) (map[string]*template.Template, error) {
@@ -68,7 +68,9 @@ func (s *Server) render(w http.ResponseWriter, code int, name, frameAncestors st
 	h.Set("X-Content-Type-Options", "nosniff")
 	// Links out of a page tell nobody which film a viewer watched.
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cache-Control", "no-cache")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(code)
 	_, err := w.Write(b.Bytes())
 	return err

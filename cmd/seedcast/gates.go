@@ -133,3 +133,33 @@ func toWeb(v gate.BundleJSON) web.Bundle {
 	}
 	return wb
 }
+
+// webLedger shows the artist what the gates collected.
+type webLedger struct{ g *gate.Server }
+
+func (l webLedger) Ledger(r *http.Request) ([]web.LedgerBundle, error) {
+	abs, err := l.g.AdminBundles(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.LedgerBundle, 0, len(abs))
+	for _, ab := range abs {
+		lb := web.LedgerBundle{
+			ID: ab.ID, Title: ab.Title, Emails: len(ab.Emails), Unlocks: ab.Unlocks,
+			Campaign: toWeb(ab.BundleJSON).Campaign,
+		}
+		for _, e := range ab.Emails {
+			if e.Confirmed {
+				lb.Confirmed++
+			}
+		}
+		for _, p := range ab.Payments {
+			lb.Payments = append(lb.Payments, web.LedgerPayment{Event: p.Event, Amount: p.Amount, Email: p.Email, At: p.At})
+		}
+		for _, f := range ab.Files {
+			lb.Files = append(lb.Files, web.LedgerFile{Path: f.Path, Gate: f.Gate, Price: f.Price, Downloads: ab.Downloads[f.Path]})
+		}
+		out = append(out, lb)
+	}
+	return out, nil
+}

@@ -93,6 +93,7 @@ func newOps(n *node, cfg nodeConfig) (*ops, error) {
 	// The artist's view of the bundles, behind the same token.
 	if n.gates != nil {
 		n.gates.RegisterAdmin(n.mux, n.st, a.Protect)
+		n.mux.Handle("GET /admin", a.Protect(n.pages.Admin(webLedger{n.gates})))
 	}
 	return o, nil
 }

@@ -194,6 +194,7 @@ type node struct {
 	pl    *player.Server
 	st    *store.Store // bundles and gates
 	gates *gate.Server
+	pages *web.Server
 	mux   *http.ServeMux
 	ops   *ops
 	ready atomic.Bool // every torrent added
@@ -232,8 +233,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	cfg.web.Library = webLibrary{sw: n.sw, pl: n.pl, base: base}
 	cfg.web.Bundles = webBundles{gates}
 	cfg.web.ICEServers = n.pageICEServers
-	pages, err := web.New(cfg.web)
-	if err != nil {
+	if n.pages, err = web.New(cfg.web); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func newNode(cfg nodeConfig, log *slog.Logger) (*node, error) {
 	n.tr.Register(n.mux)
 	n.pl.Register(n.mux)
 	gates.Register(n.mux)
-	pages.Register(n.mux)
+	n.pages.Register(n.mux)
 	n.mux.HandleFunc("GET /healthz", n.serveHealth)
 	if n.ops, err = newOps(n, cfg); err != nil {
 		return nil, err
