@@ -19,8 +19,9 @@ import (
 //   - which bundle a torrent is, or that it is none, and the bundle's
 //     keys, for accessTTL: another node sharing the database may add a
 //     bundle meanwhile;
-//   - a session's unlocks of a bundle, once it has one, for accessTTL.
-//     An answer of none is never kept: an unlock shows at once.
+//   - a session's unlocks of a bundle, for accessTTL, to open the gates
+//     they open. For any other gate the store is asked again, so that an
+//     unlock shows at once (a payment after an email).
 //
 // And a viewer's play of a file counts once in playWindow, however many
 // requests from its start the player makes (a probe, the stream, a
@@ -123,8 +124,8 @@ func (s *Server) keysOf(ctx context.Context, e *cachedBundle) (map[string]store.
 	return keys, nil
 }
 
-// unlockedCached is unlocked, kept for accessTTL once it has a gate.
-func (s *Server) unlockedCached(r *http.Request, id string) ([]string, error) {
+// unlockedCached is unlocked, kept for accessTTL while it opens gate.
+func (s *Server) unlockedCached(r *http.Request, id, gate string) ([]string, error) {
 	sess, ok := s.session(r)
 	if !ok {
 		return nil, nil
@@ -135,7 +136,7 @@ func (s *Server) unlockedCached(r *http.Request, id string) ([]string, error) {
 	c.mu.Lock()
 	e, hit := c.unlocks[k]
 	c.mu.Unlock()
-	if hit && now.Sub(e.at) < accessTTL {
+	if hit && now.Sub(e.at) < accessTTL && opens(e.gates, gate) {
 		return e.gates, nil
 	}
 	gates, err := s.cfg.Store.Unlocked(r.Context(), sess, id, now)

@@ -209,7 +209,7 @@ func (s *Server) Access(r *http.Request, ih infohash.Hash, path string) (*store.
 	if gate == "" || gate == store.GateFree {
 		return nil, nil
 	}
-	unlocked, err := s.unlockedCached(r, b.ID)
+	unlocked, err := s.unlockedCached(r, b.ID, gate)
 	if err != nil {
 		return nil, err
 	}

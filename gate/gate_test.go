@@ -326,6 +326,14 @@ func TestPayGate(t *testing.T) {
 	backends(t, func(t *testing.T, st *store.Store) {
 		n := newNode(t, st, nil)
 		fan := viewer(t)
+		// The fan opened the email gate first, and played the episode
+		// (Access keeps that unlock): paying must open the rest at once.
+		if code, body, _ := postForm(t, fan, n.url+"/bundle/children-of-the-machine/unlock", url.Values{"email": {"fan@example.org"}, "consent": {"yes"}}); code != http.StatusSeeOther {
+			t.Fatalf("unlock: %d %s", code, body)
+		}
+		if got := n.access(t, fan); !equal(got, "plain", "key 02", "locked") {
+			t.Errorf("after the email gate: %v", got)
+		}
 		code, _, h := do(t, fan, "POST", n.url+"/bundle/children-of-the-machine/checkout", nil)
 		if code != http.StatusSeeOther || h.Get("Location") != "https://checkout.stripe.com/c/pay/cs_test_1" {
 			t.Fatalf("checkout: %d to %q", code, h.Get("Location"))
@@ -361,7 +369,7 @@ func TestPayGate(t *testing.T) {
 		if code, _, _ := do(t, http.DefaultClient, "POST", n.url+"/webhooks/payment", bytes.NewReader(event("evt_x", session, 995, now)), "Stripe-Signature", sp.Header); code != http.StatusBadRequest {
 			t.Errorf("tampered: %d, want 400", code)
 		}
-		if got := n.access(t, fan); !equal(got, "plain", "locked", "locked") {
+		if got := n.access(t, fan); !equal(got, "plain", "key 02", "locked") {
 			t.Errorf("after refused events: %v", got)
 		}
 		if c := n.view(t, fan).Campaign; c == nil || c.Backers != 0 || c.Pledged != "0.00" {
