@@ -120,15 +120,15 @@ func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 // gates marks the files of torrent ih that are behind a gate, and those
-// the viewer of r has not opened, and returns the id of its bundle and
-// its campaign; "" for a torrent that is no bundle.
-func (s *Server) gates(r *http.Request, ih infohash.Hash, files []fileView) (string, *Campaign, error) {
+// the viewer of r has not opened, and returns its bundle, nil for a
+// torrent that is no bundle.
+func (s *Server) gates(r *http.Request, ih infohash.Hash, files []fileView) (*Bundle, error) {
 	if s.cfg.Bundles == nil {
-		return "", nil, nil
+		return nil, nil
 	}
 	b, ok, err := s.cfg.Bundles.BundleOf(r, ih)
 	if err != nil || !ok {
-		return "", nil, err
+		return nil, err
 	}
 	byPath := make(map[string]BundleFile, len(b.Files))
 	for _, f := range b.Files {
@@ -140,7 +140,7 @@ func (s *Server) gates(r *http.Request, ih infohash.Hash, files []fileView) (str
 			files[i].Locked = !f.Unlocked
 		}
 	}
-	return b.ID, b.Campaign, nil
+	return &b, nil
 }
 
 // openMain returns the largest playable file of files that is not

@@ -17,7 +17,7 @@ type fakeBundles struct{}
 func (fakeBundles) bundle(r *http.Request) Bundle {
 	opened := r.URL.Query().Has("opened")
 	return Bundle{
-		ID: "night-train", Title: "Night Train", Artist: "The <Band>", InfoHash: mustHash(bundleIH),
+		ID: "night-train", Title: "Night Train, live", Artist: "The <Band>", InfoHash: mustHash(bundleIH),
 		Files: []BundleFile{
 			{Path: "Night Train/trailer.mp4", Gate: "free", Length: 1000, Unlocked: true},
 			{Path: "Night Train/night-train.mp4", Gate: "email", Length: 3949668, Unlocked: opened},
@@ -83,7 +83,7 @@ func TestBundlePage(t *testing.T) {
 	}
 
 	_, body = get(t, srv.Client(), srv.URL+"/watch/"+bundleIH+"?file=Night%20Train/night-train.mp4")
-	for _, want := range []string{`"bundle":"night-train"`, `<strong data-role="backers">2</strong> of 250000 backers`, `href="/bundle/night-train"`, `"path":"Night Train/night-train.mp4","name":"night-train.mp4"`, `"gate":"email","locked":true`} {
+	for _, want := range []string{`<h1 class="title">Night Train, live</h1>`, `"bundle":"night-train"`, `<strong data-role="backers">2</strong> of 250000 backers`, `href="/bundle/night-train"`, `"path":"Night Train/night-train.mp4","name":"night-train.mp4"`, `"gate":"email","locked":true`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the watch page of a locked file lacks %q", want)
 		}

@@ -426,9 +426,17 @@ func (s *Server) playerView(r *http.Request, embed bool) (playerView, error) {
 	if t.Files == nil {
 		return playerView{torrentView: tv}, nil
 	}
-	bundleID, campaign, err := s.gates(r, t.InfoHash, tv.Files)
+	b, err := s.gates(r, t.InfoHash, tv.Files)
 	if err != nil {
 		return playerView{}, err
+	}
+	var bundleID string
+	var campaign *Campaign
+	if b != nil {
+		// A bundle's page is named by its artist's title, not its
+		// torrent's folder.
+		bundleID, campaign = b.ID, b.Campaign
+		tv.Title = cmp.Or(strings.TrimSpace(b.Title), tv.Title)
 	}
 	if f := tv.Files[tv.Main]; f.Locked {
 		// A bundle opens on the largest file the viewer may play, not
