@@ -217,9 +217,9 @@ func (rep trackerReport) Print(w io.Writer) {
 				cpus = rep.Facts.CPUs
 			}
 			reach := saturationBusy * float64(cpus) / per
-			verdict := "within reach"
+			verdict := fmt.Sprintf("within the generator's reach (%.2f of its cores)", want*per)
 			if want > reach {
-				verdict = "beyond this machine: the generator alone would need " + fmt.Sprintf("%.2f cores", want*per)
+				verdict = fmt.Sprintf("above the generator's reach: it alone would need %.2f cores", want*per)
 			}
 			fmt.Fprintf(tw, "announces/s the generator can send on %d CPU(s) at %.0f %% busy\t%s (%.0f µs of CPU an announce)\t—\t\t%s/s for %g × the reference: %s\t\n",
 				cpus, saturationBusy*100, thousands(reach), per*1e6, thousands(want), targetTrackerRatio, verdict)
