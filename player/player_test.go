@@ -334,5 +334,36 @@ func FuzzRangeOK(f *testing.F) {
 				t.Fatalf("Range %q passed with over %d ranges or %d bytes", h, maxRanges, maxRangeHeader)
 			}
 		}
+		if from, to, ok := singleRange(h, 1000); ok && (from < 0 || from >= to || to > 1000) {
+			t.Fatalf("Range %q read as [%d, %d) of 1000 bytes", h, from, to)
+		}
 	})
+}
+
+func TestSingleRange(t *testing.T) {
+	for _, c := range []struct {
+		h        string
+		from, to int64
+		ok       bool
+	}{
+		{"bytes=0-99", 0, 100, true},
+		{"bytes=500-749", 500, 750, true},
+		{"bytes=900-", 900, 1000, true},
+		{"bytes=990-2000", 990, 1000, true},
+		{"bytes=-100", 900, 1000, true},
+		{"bytes=-5000", 0, 1000, true},
+		{"bytes=1000-", 0, 0, false},
+		{"bytes=5-4", 0, 0, false},
+		{"bytes=-0", 0, 0, false},
+		{"bytes=0-1,5-6", 0, 0, false},
+		{"bytes=+1-2", 0, 0, false},
+		{"bytes=a-b", 0, 0, false},
+		{"items=0-1", 0, 0, false},
+		{"", 0, 0, false},
+	} {
+		from, to, ok := singleRange(c.h, 1000)
+		if ok != c.ok || ok && (from != c.from || to != c.to) {
+			t.Errorf("singleRange(%q, 1000) = %d, %d, %v; want %d, %d, %v", c.h, from, to, ok, c.from, c.to, c.ok)
+		}
+	}
 }

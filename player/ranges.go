@@ -54,3 +54,46 @@ func rangeOK(w http.ResponseWriter, r *http.Request, size int64) bool {
 	http.Error(w, "requested range not satisfiable: want "+why, http.StatusRequestedRangeNotSatisfiable)
 	return false
 }
+
+// singleRange reads a Range header of one byte range, as a web seed
+// client sends, into [from, to) within a file of size bytes: "bytes=a-b",
+// "bytes=a-" or "bytes=-n". It reports false for anything else, which
+// ServeContent answers as it does.
+func singleRange(h string, size int64) (from, to int64, ok bool) {
+	spec, isBytes := strings.CutPrefix(h, "bytes=")
+	if !isBytes || len(h) > maxRangeHeader || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	a, b, dash := strings.Cut(strings.TrimSpace(spec), "-")
+	if !dash {
+		return 0, 0, false
+	}
+	num := func(s string) (int64, bool) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && n >= 0 && s[0] != '+'
+	}
+	switch {
+	case a == "":
+		n, ok := num(b)
+		if !ok || n == 0 {
+			return 0, 0, false
+		}
+		return max(0, size-n), size, size > 0
+	case b == "":
+		from, ok = num(a)
+		to = size
+	default:
+		var last int64
+		from, ok = num(a)
+		if l, okB := num(b); ok && okB && l >= from {
+			last = l
+		} else {
+			ok = false
+		}
+		to = min(last+1, size)
+	}
+	if !ok || from >= size {
+		return 0, 0, false
+	}
+	return from, to, true
+}

@@ -2,6 +2,8 @@ package player
 
 import (
 	"net/http"
+
+	"github.com/seedcast/seedcast/httperr"
 )
 
 // serveWebSeed answers BEP 19 web seed requests at
@@ -12,7 +14,7 @@ import (
 // URL ends in. Only paths of the torrent's own files are served, and only
 // verified pieces.
 func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
-	t, _, f, rd, err := p.openRequested(r)
+	t, idx, f, rd, err := p.openRequested(r)
 	if err != nil {
 		return err
 	}
@@ -23,6 +25,17 @@ func (p *Server) serveWebSeed(w http.ResponseWriter, r *http.Request) error {
 	}
 	p.open.webseed.Add(1)
 	defer p.open.webseed.Add(-1)
+	if from, to, ok := singleRange(r.Header.Get("Range"), f.Length); ok && !t.FileComplete(idx) {
+		// What is not here yet is fetched next, and read once verified:
+		// a reader waiting on it would make it a piece needed now, beside
+		// those the viewers' playheads need (swarm.Torrent.AwaitRange).
+		if err := t.AwaitRange(r.Context(), idx, from, to); err != nil {
+			if r.Context().Err() != nil {
+				return nil // the client went away
+			}
+			return httperr.Errorf(http.StatusNotFound, "%s: %v", f.Path, err)
+		}
+	}
 	// A web seed request is a whole piece or a run of them: no readahead
 	// beyond what was asked.
 	rd.SetReadahead(0)

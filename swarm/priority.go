@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ type wants struct {
 	mu    sync.Mutex
 	heads map[string]playhead
 	ends  map[int]bool                  // pieces of the ends of streamed files
+	await map[int]int                   // pieces AwaitRange waits for: how many wait
 	set   map[int]torrent.PiecePriority // what was last applied
 	timer *time.Timer
 }
@@ -186,6 +188,9 @@ func (t *Torrent) applyWants() {
 	for p := range w.ends {
 		raise(p, torrent.PiecePriorityHigh)
 	}
+	for p := range w.await {
+		raise(p, torrent.PiecePriorityNext)
+	}
 	var next time.Time
 	for id, h := range w.heads {
 		expires := h.at.Add(wantTTL)
@@ -242,6 +247,76 @@ func (t *Torrent) applyWants() {
 	for p, prio := range changed {
 		t.t.Piece(p).SetPriority(prio)
 	}
+}
+
+// AwaitRange waits until bytes [from, to) of file i are verified,
+// fetching their pieces meanwhile with the priority of a playhead's next
+// seconds, and returns ctx's error if it is done first. A web seed
+// request waits here before it reads: anacrolix makes the piece under
+// each reader blocked in Read a piece needed now, and fetches the pieces
+// needed now in random order, so a page's four or five web seed requests
+// at once (WebTorrent asks for several pieces) would come before, and
+// beside, the pieces its playhead needs to play again after a seek (Want).
+// ErrNoTorrent if the torrent is dropped meanwhile.
+func (t *Torrent) AwaitRange(ctx context.Context, i int, from, to int64) error {
+	if !t.haveInfo() {
+		return nil // the reader waits for the info
+	}
+	files := t.t.Files()
+	if i < 0 || i >= len(files) {
+		return ErrBadWant
+	}
+	f := files[i]
+	from, to = max(0, from), min(to, f.Length())
+	if from >= to {
+		return nil
+	}
+	pieceLen := t.t.Info().PieceLength
+	first, end := int((f.Offset()+from)/pieceLen), int((f.Offset()+to-1)/pieceLen)+1
+	missing := func() bool {
+		for p := first; p < end; p++ {
+			if !t.t.PieceState(p).Complete {
+				return true
+			}
+		}
+		return false
+	}
+	// Subscribed before the first look, so that no completion is missed.
+	sub := t.t.SubscribePieceStateChanges()
+	defer sub.Close()
+	if !missing() {
+		return nil
+	}
+	w := &t.wants
+	w.mu.Lock()
+	if w.await == nil {
+		w.await = make(map[int]int)
+	}
+	for p := first; p < end; p++ {
+		w.await[p]++
+	}
+	w.mu.Unlock()
+	t.applyWants()
+	defer func() {
+		w.mu.Lock()
+		for p := first; p < end; p++ {
+			if w.await[p]--; w.await[p] <= 0 {
+				delete(w.await, p)
+			}
+		}
+		w.mu.Unlock()
+		t.applyWants()
+	}()
+	for missing() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.t.Closed():
+			return ErrNoTorrent
+		case <-sub.Values:
+		}
+	}
+	return nil
 }
 
 // stopWants stops the expiry of playheads, for a torrent going away.

@@ -20,26 +20,10 @@ import (
 // seed that sends it slowly; and that the priorities go when the viewer
 // goes quiet.
 func TestWantFetchesFirst(t *testing.T) {
-	dir := t.TempDir()
 	const size = 8 << 20
-	writeRandom(t, filepath.Join(dir, "film.bin"), size, 41)
-	scfg := testConfig(t, t.TempDir())
-	scfg.UploadRate = 1 << 20
-	seed, _ := startSwarm(t, scfg)
-	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	seed, st, leech, lt := slowSeedAndLeech(t, size, 1<<20, 41)
 	if fetching, err := st.Want("0123456789abcdef", 0, 0, 0); err != nil || fetching {
 		t.Errorf("a seed's Want: fetching %v, %v; want false, nil", fetching, err)
-	}
-	mi, _ := st.Metainfo()
-	lcfg := testConfig(t, t.TempDir())
-	lcfg.DisableUTP = true
-	leech, _ := startSwarm(t, lcfg)
-	lt, err := leech.AddMetainfo(mi)
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, bad := range []struct {
 		file         int
@@ -124,3 +108,94 @@ func TestWantFetchesFirst(t *testing.T) {
 }
 
 func off(p int, pieceLen int64) int64 { return int64(p) * pieceLen }
+
+// TestAwaitRange checks that a web seed request's range is fetched
+// before the rest and at a playhead's next priority, not as a piece
+// needed now, and that AwaitRange returns once it is verified, or when
+// its context ends, taking its priority back either way.
+func TestAwaitRange(t *testing.T) {
+	const size = 8 << 20
+	seed, _, leech, lt := slowSeedAndLeech(t, size, 1<<20, 43)
+	pieceLen := lt.t.Info().PieceLength
+	from, to := int64(size*3/4), int64(size*3/4)+2*pieceLen
+	first, end := int(from/pieceLen), int((to-1)/pieceLen)+1
+
+	// With no peer, the wait ends with its context, and leaves nothing
+	// raised.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- lt.AwaitRange(ctx, 0, from, to) }()
+	err := testnet.WaitFor(5*time.Second, func() error {
+		lt.wants.mu.Lock()
+		defer lt.wants.mu.Unlock()
+		for p := first; p < end; p++ {
+			if lt.wants.set[p] != torrent.PiecePriorityNext || lt.wants.await[p] != 1 {
+				return fmt.Errorf("piece %d: priority %v, %d waiting; want %v, 1", p, lt.wants.set[p], lt.wants.await[p], torrent.PiecePriorityNext)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	if err := <-errc; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("AwaitRange with no peer: %v, want its context's deadline", err)
+	}
+	lt.wants.mu.Lock()
+	if len(lt.wants.await) != 0 || len(lt.wants.set) != 0 {
+		t.Errorf("after the wait ended: %d pieces awaited, %d raised; want none", len(lt.wants.await), len(lt.wants.set))
+	}
+	lt.wants.mu.Unlock()
+
+	// From a slow seed, the range comes first.
+	leech.AddPeer(lt.InfoHash(), netip.MustParseAddrPort("127.0.0.1:"+itoa(seed.Port())))
+	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer wcancel()
+	if err := lt.AwaitRange(wctx, 0, from, to); err != nil {
+		t.Fatalf("AwaitRange: %v", err)
+	}
+	for p := first; p < end; p++ {
+		if !lt.t.Piece(p).State().Complete {
+			t.Errorf("AwaitRange returned with piece %d incomplete", p)
+		}
+	}
+	done := lt.t.Stats().PiecesComplete
+	t.Logf("the %d pieces awaited came with %d of %d pieces", end-first, done, lt.t.NumPieces())
+	if done*4 > lt.t.NumPieces() {
+		t.Errorf("the pieces awaited came with %d of %d pieces: not first", done, lt.t.NumPieces())
+	}
+	lt.wants.mu.Lock()
+	if len(lt.wants.await) != 0 || len(lt.wants.set) != 0 {
+		t.Errorf("after the range came: %d pieces awaited, %d raised; want none", len(lt.wants.await), len(lt.wants.set))
+	}
+	lt.wants.mu.Unlock()
+	// A range already here needs no wait.
+	if err := lt.AwaitRange(wctx, 0, from, from+1); err != nil {
+		t.Errorf("AwaitRange of a verified byte: %v", err)
+	}
+}
+
+// slowSeedAndLeech starts a seed of a file of size random bytes (from
+// seed) that uploads at most rate bytes a second, and a leech (TCP only)
+// with the torrent added and no peer yet.
+func slowSeedAndLeech(t *testing.T, size int, rate int64, seedNum uint64) (seed *Swarm, st *Torrent, leech *Swarm, lt *Torrent) {
+	t.Helper()
+	dir := t.TempDir()
+	writeRandom(t, filepath.Join(dir, "film.bin"), size, seedNum)
+	scfg := testConfig(t, t.TempDir())
+	scfg.UploadRate = rate
+	seed, _ = startSwarm(t, scfg)
+	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, _ := st.Metainfo()
+	lcfg := testConfig(t, t.TempDir())
+	lcfg.DisableUTP = true
+	leech, _ = startSwarm(t, lcfg)
+	if lt, err = leech.AddMetainfo(mi); err != nil {
+		t.Fatal(err)
+	}
+	return seed, st, leech, lt
+}
