@@ -45,11 +45,10 @@ type LedgerPayment struct {
 
 // Percent is the campaign's progress towards its goal, 0 to 100.
 func (b LedgerBundle) Percent() float64 {
-	c := b.Campaign
-	if c == nil || c.GoalBackers <= 0 {
+	if b.Campaign == nil {
 		return 0
 	}
-	return min(100, float64(c.Backers)*100/float64(c.GoalBackers))
+	return b.Campaign.Percent()
 }
 
 // adminView is the artist's page.

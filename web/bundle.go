@@ -42,6 +42,14 @@ type Campaign struct {
 	Pledged, Currency, Price, Ends string
 }
 
+// Percent is the campaign's progress towards its goal, 0 to 100.
+func (c *Campaign) Percent() float64 {
+	if c.GoalBackers <= 0 {
+		return 0
+	}
+	return min(100, float64(c.Backers)*100/float64(c.GoalBackers))
+}
+
 // Bundles gives the pages the node's bundles as the viewer who asks sees
 // them.
 type Bundles interface {
@@ -113,8 +121,8 @@ func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) error {
 	case q.Has("paid"):
 		bv.Note = "paid"
 	}
-	if c := b.Campaign; c != nil && c.GoalBackers > 0 {
-		bv.Percent = min(100, float64(c.Backers)*100/float64(c.GoalBackers))
+	if c := b.Campaign; c != nil {
+		bv.Percent = c.Percent()
 	}
 	return s.render(w, http.StatusOK, "bundle", "'self'", bv)
 }
