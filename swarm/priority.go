@@ -344,6 +344,13 @@ type pace struct {
 	since time.Time // start of the rate's window
 	bytes int64     // received in it
 	rate  float64   // bytes per second, smoothed
+
+	// What restartStalled looks at.
+	added    time.Time // when the pacer first heard of the conn
+	choked   bool      // the peer chokes the node
+	lastSent time.Time // the last request made of it
+	lastData time.Time // the last useful block it sent
+	rejects  int       // requests it rejected
 }
 
 // handshake notes the queue the peer allows, before anacrolix takes it.
@@ -363,7 +370,8 @@ func (pc *pacer) conn(c *torrent.PeerConn) *pace {
 	p := pc.conns[c]
 	if p == nil {
 		// anacrolix's default until the peer says.
-		p = &pace{reqq: c.PeerMaxRequests, since: time.Now()}
+		now := time.Now()
+		p = &pace{reqq: c.PeerMaxRequests, since: now, added: now, choked: true}
 		pc.conns[c] = p
 	}
 	return p
@@ -380,10 +388,12 @@ func (pc *pacer) received(e torrent.ReceivedUsefulDataEvent) {
 	defer pc.mu.Unlock()
 	p := pc.conn(c)
 	p.bytes += int64(len(e.Message.Piece))
-	if d := time.Since(p.since); d >= 250*time.Millisecond {
+	now := time.Now()
+	p.lastData = now
+	if d := now.Sub(p.since); d >= 250*time.Millisecond {
 		r := float64(p.bytes) / d.Seconds()
 		p.rate = cmp.Or(p.rate*0.5+r*0.5, r)
-		p.bytes, p.since = 0, time.Now()
+		p.bytes, p.since = 0, now
 	}
 	c.PeerMaxRequests = min(p.reqq, max(minQueue, int(p.rate*queueTime.Seconds())/blockBytes))
 }

@@ -47,8 +47,13 @@ func connectBrowser(t *testing.T, seed *Swarm, st *Torrent, name string, fast bo
 	if _, err := pp.Handshake(context.Background(), b, &ih, id, bits); err != nil {
 		t.Fatalf("%s: handshake: %v", name, err)
 	}
-	return &fakeBrowser{t: t, conn: b, dec: pp.Decoder{
-		R:         bufio.NewReader(b),
+	return wirePeer(t, b, bufio.NewReader(b))
+}
+
+// wirePeer returns the test's end of conn, reading it through r.
+func wirePeer(t *testing.T, conn net.Conn, r *bufio.Reader) *fakeBrowser {
+	return &fakeBrowser{t: t, conn: conn, dec: pp.Decoder{
+		R:         r,
 		Pool:      &sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }},
 		MaxLength: 256 << 10,
 	}}

@@ -200,6 +200,7 @@ func (s *Swarm) run(ctx context.Context) (err error) {
 	close(s.up)
 	s.wg.Go(func() { s.closed.count(ctx, s) })
 	s.wg.Go(func() { s.conns.expire(ctx) })
+	s.wg.Go(func() { s.watchStalls(ctx) })
 	<-ctx.Done()
 
 	s.mu.Lock()
@@ -316,6 +317,10 @@ func (s *Swarm) start() error {
 		s.pace.handshake(c, m.Reqq)
 	}
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, s.pace.received)
+	cc.Callbacks.ReadMessage = s.pace.read
+	cc.Callbacks.SentRequest = append(cc.Callbacks.SentRequest, s.pace.sent)
+	// Wakes a conn writer that missed its wake-up (stall.go).
+	cc.KeepAliveTimeout = keepAliveTimeout
 	cc.ExtendedHandshakeClientVersion = "seedcast"
 	cc.HTTPUserAgent = "seedcast"
 

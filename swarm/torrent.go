@@ -35,6 +35,7 @@ type Torrent struct {
 	ss     *superSeed // made when the first browser peer comes to a seed
 
 	wants wants // where viewers play, and what that fetches first
+	stall stall // restartStalled's
 }
 
 // superSeed returns the torrent's super-seeding state if the node has

@@ -1,0 +1,168 @@
+package swarm
+
+import (
+	"context"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	pp "github.com/anacrolix/torrent/peer_protocol"
+)
+
+// Two faults of anacrolix v1.59.1 can leave a conn open and idle for good
+// while it has work: the bridge stood 50 s with pieces to fetch from its
+// libtorrent seeder, and a node 60 s with aria2's requests unanswered,
+// both in CI only (TestFetchAfterRejects shows both, more often with the
+// race detector).
+//
+// Its conn writer can miss a wake-up. It takes the signal to wait on only
+// after it has looked for work, so work that comes in between (a request
+// to serve, a request update) waits for the next wake-up; and a request
+// update still pending turns every later one into a no-op. Only its
+// keep-alive timer, a minute by default, ended the wait. keepAliveTimeout
+// wakes the writer of a conn with work at most that long after its last
+// write (sending a 4-byte keep-alive when nothing else went out), as
+// anacrolix's own tests set it.
+//
+// It makes no new request of a peer on a reject: it waits for the peer to
+// unchoke it again ("don't add requests on receipt of a reject",
+// requesting.go), and its timer for that is off
+// (enableUpdateRequestsTimer). A peer with BEP 6 answers each request it
+// drops with a reject; one that rejects what the node has out while it
+// keeps the node unchoked (libtorrent does, for requests it took as it
+// choked and unchoked, or was asked to cancel) is never asked again.
+// restartStalled finds such a torrent (nothing received for stallAfter
+// while a peer that unchokes the node holds pieces it lacks and was asked
+// for nothing meanwhile) and makes anacrolix request again: it disallows
+// and allows data download, whose second half runs anacrolix's request
+// update of every peer for a reason other than a reject. Disallowing
+// cancels what the torrent has out, but nothing came of it for stallAfter.
+
+const (
+	// keepAliveTimeout bounds a writer's missed wake-up.
+	keepAliveTimeout = time.Second
+	// stallAfter is how long a torrent with such a peer receives nothing
+	// before its requests are restarted: longer than the gaps between
+	// blocks of any peer worth fetching from (a 16 KiB block in 2 s is
+	// 8 KB/s), and shorter than a viewer's patience.
+	stallAfter = 2 * time.Second
+	stallTick  = time.Second
+)
+
+// watchStalls restarts the requests of stalled torrents until ctx is
+// done.
+func (s *Swarm) watchStalls(ctx context.Context) {
+	tick := time.NewTicker(stallTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			for _, t := range s.Torrents() {
+				t.restartStalled(now)
+			}
+		}
+	}
+}
+
+// stall is the watch's state of one torrent; only watchStalls uses it.
+type stall struct {
+	restarted time.Time // the last restart
+	restarts  int       // since data last came
+}
+
+// restartStalled restarts the torrent's requests if it is stalled at
+// now, and reports whether it did.
+func (t *Torrent) restartStalled(now time.Time) bool {
+	if !t.haveInfo() || t.Seeding() || now.Sub(t.stall.restarted) < stallAfter {
+		return false
+	}
+	pc := &t.s.pace
+	var idle []*torrent.PeerConn
+	rejects := 0
+	// anacrolix takes pc.mu under its client lock (the pacer's
+	// callbacks): its conns are listed before.
+	conns := t.t.PeerConns()
+	pc.mu.Lock()
+	for _, c := range conns {
+		p := pc.conns[c]
+		if p == nil {
+			continue
+		}
+		if now.Sub(p.lastData) < stallAfter {
+			pc.mu.Unlock()
+			t.stall.restarts = 0 // data comes
+			return false
+		}
+		if !p.choked && now.Sub(p.lastSent) >= stallAfter && now.Sub(p.added) >= stallAfter {
+			idle = append(idle, c)
+			rejects += p.rejects
+		}
+	}
+	pc.mu.Unlock()
+	if len(idle) == 0 || !t.lacksPieceOf(idle) {
+		return false
+	}
+	t.t.DisallowDataDownload()
+	t.t.AllowDataDownload()
+	t.stall.restarted = now
+	t.stall.restarts++
+	log := t.s.log.Debug
+	if t.stall.restarts == 1 {
+		log = t.s.log.Info
+	}
+	log("requests restarted: a peer that unchokes the node was asked for nothing while nothing came",
+		"infohash", t.ih, "peers", len(idle), "rejects", rejects, "restarts", t.stall.restarts)
+	return true
+}
+
+// lacksPieceOf reports whether one of conns holds a piece the torrent
+// lacks.
+func (t *Torrent) lacksPieceOf(conns []*torrent.PeerConn) bool {
+	var missing []bool
+	for _, run := range t.t.PieceStateRuns() {
+		for range run.Length {
+			missing = append(missing, !run.Complete)
+		}
+	}
+	for _, c := range conns {
+		it := c.PeerPieces().Iterator()
+		for it.HasNext() {
+			if i := int(it.Next()); i < len(missing) && missing[i] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// read notes what a peer's message says of its requests: whether it
+// chokes the node, and its rejects. anacrolix calls it for every message,
+// with its client lock held.
+func (pc *pacer) read(c *torrent.PeerConn, m *pp.Message) {
+	if m.Keepalive || m.Type != pp.Choke && m.Type != pp.Unchoke && m.Type != pp.Reject {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	p := pc.conn(c)
+	switch m.Type {
+	case pp.Choke:
+		p.choked = true
+	case pp.Unchoke:
+		p.choked = false
+	case pp.Reject:
+		p.rejects++
+	}
+}
+
+// sent notes a request made of a peer.
+func (pc *pacer) sent(e torrent.PeerRequestEvent) {
+	c, ok := e.Peer.TryAsPeerConn()
+	if !ok {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.conn(c).lastSent = time.Now()
+}
