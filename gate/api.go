@@ -66,6 +66,17 @@ func (s *Server) View(r *http.Request, id string) (BundleJSON, error) {
 	return s.describe(r.Context(), b, unlocked)
 }
 
+// TitleOf returns the id and title of the bundle of torrent ih, false if
+// the torrent is no bundle. It reads what Access keeps for accessTTL, so
+// that a library of many torrents costs no query per torrent per view.
+func (s *Server) TitleOf(ctx context.Context, ih infohash.Hash) (id, title string, ok bool, err error) {
+	e, err := s.bundleOf(ctx, ih)
+	if err != nil || e.b == nil {
+		return "", "", false, err
+	}
+	return e.b.ID, e.b.Title, true, nil
+}
+
 // ViewOf returns the bundle of torrent ih as r's session sees it; false
 // if the torrent is no bundle.
 func (s *Server) ViewOf(r *http.Request, ih infohash.Hash) (BundleJSON, bool, error) {

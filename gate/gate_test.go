@@ -584,5 +584,12 @@ func TestAccessCounting(t *testing.T) {
 		if _, body, _ := do(t, fan, "GET", lateURL, nil); strings.TrimSpace(body) != "locked" {
 			t.Errorf("a bundle added %v ago: %q, want locked", accessTTL, body)
 		}
+		// The library's titles come from the same cache.
+		if id, title, ok, err := n.srv.TitleOf(t.Context(), late.InfoHash); err != nil || !ok || id != "late" || title != "Late" {
+			t.Errorf("TitleOf the late bundle: %q %q %v %v", id, title, ok, err)
+		}
+		if _, _, ok, err := n.srv.TitleOf(t.Context(), infohash.Hash{8}); err != nil || ok {
+			t.Errorf("TitleOf a torrent that is no bundle: %v %v", ok, err)
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"path"
 
@@ -59,6 +60,10 @@ type Bundles interface {
 	// BundleOf returns the bundle of torrent ih for r's viewer, false if
 	// the torrent is no bundle.
 	BundleOf(r *http.Request, ih infohash.Hash) (Bundle, bool, error)
+	// TitleOf returns the id and title of the bundle of torrent ih, false
+	// if the torrent is no bundle; the library asks it of every torrent,
+	// so it should be cheap.
+	TitleOf(ctx context.Context, ih infohash.Hash) (id, title string, ok bool, err error)
 }
 
 // Name is the file's path without the bundle's folder.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -43,10 +44,18 @@ func (b fakeBundles) BundleOf(r *http.Request, ih infohash.Hash) (Bundle, bool, 
 	return b.bundle(r), true, nil
 }
 
+func (b fakeBundles) TitleOf(_ context.Context, ih infohash.Hash) (id, title string, ok bool, err error) {
+	if ih != mustHash(bundleIH) {
+		return "", "", false, nil
+	}
+	return "night-train", "Night Train, live", true, nil
+}
+
 // TestBundlePage: the page lists each file with its gate, offers the
 // gates not yet opened, links to watch only what the viewer may play,
 // shows the campaign's meter, and escapes what the artist wrote; the
-// watch page of a gated file says it is locked until the gate is open.
+// watch page of a gated file says it is locked until the gate is open;
+// the library names the bundle by its title.
 func TestBundlePage(t *testing.T) {
 	srv := newTestServerConfig(t, Config{Library: testLibrary(t), Bundles: fakeBundles{}}, testDist())
 	res, body := get(t, srv.Client(), srv.URL+"/bundle/night-train")
@@ -88,6 +97,14 @@ func TestBundlePage(t *testing.T) {
 			t.Errorf("the watch page of a locked file lacks %q", want)
 		}
 	}
+	// The library names the bundle by its title and links to its page.
+	_, body = get(t, srv.Client(), srv.URL+"/")
+	for _, want := range []string{`<a href="/bundle/night-train">Night Train, live</a>`, `class="btn small" href="/bundle/night-train"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the library lacks %q", want)
+		}
+	}
+
 	_, body = get(t, srv.Client(), srv.URL+"/watch/"+bundleIH+"?file=Night%20Train/night-train.mp4&opened")
 	if strings.Contains(body, `"locked":true,"captions"`) || !strings.Contains(body, `"gate":"email"`) {
 		t.Errorf("the watch page of an opened file: %s", body[:min(len(body), 200)])

@@ -612,6 +612,8 @@ func waited(d time.Duration) string {
 type cardView struct {
 	torrentView
 	WatchURL string
+	// BundleURL is the page of the torrent's bundle, "" if it is none.
+	BundleURL string
 	// FrameURL is the /stream URL of the main video, whose first frame
 	// the card shows when the bundle has no poster.
 	FrameURL  string
@@ -633,6 +635,15 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range s.cfg.Library.Torrents() {
 		tv := s.view(s.rebased(t, base))
 		c := cardView{torrentView: tv, WatchURL: s.basePath() + "/watch/" + t.InfoHash.String()}
+		if s.cfg.Bundles != nil {
+			id, title, ok, err := s.cfg.Bundles.TitleOf(r.Context(), t.InfoHash)
+			if err != nil {
+				return err
+			}
+			if ok {
+				c.Title, c.BundleURL = title, s.basePath()+"/bundle/"+url.PathEscape(id)
+			}
+		}
 		if len(tv.Files) > 0 {
 			if tv.Poster >= 0 {
 				c.PosterURL = tv.Files[tv.Poster].URL

@@ -121,6 +121,10 @@ func (b webBundles) BundleOf(r *http.Request, ih infohash.Hash) (web.Bundle, boo
 	return toWeb(v), true, nil
 }
 
+func (b webBundles) TitleOf(ctx context.Context, ih infohash.Hash) (id, title string, ok bool, err error) {
+	return b.g.TitleOf(ctx, ih)
+}
+
 func toWeb(v gate.BundleJSON) web.Bundle {
 	ih, _ := infohash.Parse(v.InfoHash)
 	wb := web.Bundle{ID: v.ID, Title: v.Title, Artist: v.Artist, Description: v.Description, InfoHash: ih,
