@@ -58,10 +58,12 @@ lint: vet
 
 # The end-to-end tests run alone, after the others: several of them hold
 # a page's timings or a tracker's latency to a bound, which two packages'
-# tests at once on two cores would blur.
+# tests at once on two cores would blur. They run every time (-count=1):
+# they test the binary they build and the browsers and clients installed,
+# none of which Go's test cache sees.
 unit: web
 	$(GO) test -race -tags $(TAGS) -timeout 25m $$($(GO) list ./... | grep -v '/e2e$$')
-	$(GO) test -race -tags $(TAGS) -timeout 25m ./e2e/
+	$(GO) test -race -tags $(TAGS) -count=1 -timeout 25m ./e2e/
 	# Memory figures without the race detector, whose runtime doubles stacks.
 	$(GO) test -count=1 -run '^TestIdleSocketMemory$$' ./signaling/
 
