@@ -74,33 +74,14 @@ type stall struct {
 // restartStalled restarts the torrent's requests if it is stalled at
 // now, and reports whether it did.
 func (t *Torrent) restartStalled(now time.Time) bool {
-	if !t.haveInfo() || t.Seeding() || now.Sub(t.stall.restarted) < stallAfter {
+	if now.Sub(t.stall.restarted) < stallAfter {
 		return false
 	}
-	pc := &t.s.pace
-	var idle []*torrent.PeerConn
-	rejects := 0
-	// anacrolix takes pc.mu under its client lock (the pacer's
-	// callbacks): its conns are listed before.
-	conns := t.t.PeerConns()
-	pc.mu.Lock()
-	for _, c := range conns {
-		p := pc.conns[c]
-		if p == nil {
-			continue
-		}
-		if now.Sub(p.lastData) < stallAfter {
-			pc.mu.Unlock()
+	idle, rejects := t.stalled(now)
+	if idle == 0 {
+		if rejects < 0 {
 			t.stall.restarts = 0 // data comes
-			return false
 		}
-		if !p.choked && now.Sub(p.lastSent) >= stallAfter && now.Sub(p.added) >= stallAfter {
-			idle = append(idle, c)
-			rejects += p.rejects
-		}
-	}
-	pc.mu.Unlock()
-	if len(idle) == 0 || !t.lacksPieceOf(idle) {
 		return false
 	}
 	t.t.DisallowDataDownload()
@@ -112,8 +93,43 @@ func (t *Torrent) restartStalled(now time.Time) bool {
 		log = t.s.log.Info
 	}
 	log("requests restarted: a peer that unchokes the node was asked for nothing while nothing came",
-		"infohash", t.ih, "peers", len(idle), "rejects", rejects, "restarts", t.stall.restarts)
+		"infohash", t.ih, "peers", idle, "rejects", rejects, "restarts", t.stall.restarts)
 	return true
+}
+
+// stalled returns how many of the torrent's peers stall it at now (they
+// unchoke the node, hold pieces it lacks, and were asked for nothing
+// while nothing came for stallAfter), and the rejects they sent; rejects
+// is -1 if data came within stallAfter.
+func (t *Torrent) stalled(now time.Time) (idle, rejects int) {
+	if !t.haveInfo() || t.Seeding() {
+		return 0, 0
+	}
+	pc := &t.s.pace
+	var conns []*torrent.PeerConn
+	// anacrolix takes pc.mu under its client lock (the pacer's
+	// callbacks): its conns are listed before.
+	all := t.t.PeerConns()
+	pc.mu.Lock()
+	for _, c := range all {
+		p := pc.conns[c]
+		if p == nil {
+			continue
+		}
+		if now.Sub(p.lastData) < stallAfter {
+			pc.mu.Unlock()
+			return 0, -1
+		}
+		if !p.choked && now.Sub(p.lastSent) >= stallAfter && now.Sub(p.added) >= stallAfter {
+			conns = append(conns, c)
+			rejects += p.rejects
+		}
+	}
+	pc.mu.Unlock()
+	if len(conns) == 0 || !t.lacksPieceOf(conns) {
+		return 0, 0
+	}
+	return len(conns), rejects
 }
 
 // lacksPieceOf reports whether one of conns holds a piece the torrent
@@ -154,6 +170,13 @@ func (pc *pacer) read(c *torrent.PeerConn, m *pp.Message) {
 	case pp.Reject:
 		p.rejects++
 	}
+}
+
+// add starts to follow a conn as anacrolix adds it to a torrent.
+func (pc *pacer) add(c *torrent.PeerConn) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.conn(c)
 }
 
 // sent notes a request made of a peer.

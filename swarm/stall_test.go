@@ -28,6 +28,7 @@ type rejectingSeed struct {
 	*fakeBrowser
 	data     []byte
 	pieceLen int64
+	choking  bool         // it never unchokes the leech
 	until    time.Time    // requests before it are rejected
 	rejected atomic.Int64 // requests rejected
 	served   atomic.Int64 // blocks sent
@@ -91,7 +92,7 @@ func (s *rejectingSeed) serve() {
 		_, err := s.conn.Write(m.MustMarshalBinary())
 		return err
 	}
-	if write(pp.Message{Type: pp.HaveAll}) != nil || write(pp.Message{Type: pp.Unchoke}) != nil {
+	if write(pp.Message{Type: pp.HaveAll}) != nil || !s.choking && write(pp.Message{Type: pp.Unchoke}) != nil {
 		return
 	}
 	for {
@@ -125,13 +126,10 @@ func (s *rejectingSeed) serve() {
 	}
 }
 
-// TestFetchAfterRejects checks that a torrent whose only peer rejects
-// every request the node has out is still fetched. anacrolix v1.59.1
-// makes no new request on a reject (requesting.go: it waits for an
-// unchoke), and a peer that stays unchoked never sends one: the conn
-// stayed open and idle for good, as the bridge's did in CI with a
-// libtorrent seeder.
-func TestFetchAfterRejects(t *testing.T) {
+// leechOfFakeSeed returns a leech of a 4 MiB file, without a peer or a web
+// seed, and the file.
+func leechOfFakeSeed(t *testing.T) (*Swarm, *Torrent, []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	want := writeRandom(t, filepath.Join(dir, "film.bin"), 4<<20, 31)
 	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
@@ -148,13 +146,29 @@ func TestFetchAfterRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := connectRejectingSeed(t, leech, lt, want)
-	start := time.Now()
+	return leech, lt, want
+}
+
+// start serves until the test ends.
+func (s *rejectingSeed) start(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); s.serve() }()
 	t.Cleanup(func() { s.conn.Close(); <-done })
+}
 
-	err = testnet.WaitFor(20*time.Second, func() error {
+// TestFetchAfterRejects checks that a torrent whose only peer rejects
+// every request the node has out is still fetched. anacrolix v1.59.1
+// makes no new request on a reject (requesting.go: it waits for an
+// unchoke), and a peer that stays unchoked never sends one: the conn
+// stayed open and idle for good, as the bridge's did in CI with a
+// libtorrent seeder.
+func TestFetchAfterRejects(t *testing.T) {
+	leech, lt, want := leechOfFakeSeed(t)
+	s := connectRejectingSeed(t, leech, lt, want)
+	start := time.Now()
+	s.start(t)
+
+	err := testnet.WaitFor(20*time.Second, func() error {
 		if got := lt.Stats().BytesCompleted; got < int64(len(want)) {
 			return fmt.Errorf("the leech holds %d of %d bytes; the seed rejected %d requests and served %d blocks", got, len(want), s.rejected.Load(), s.served.Load())
 		}
@@ -169,5 +183,36 @@ func TestFetchAfterRejects(t *testing.T) {
 	t.Logf("fetched in %v; the seed rejected %d requests first", time.Since(start).Round(time.Millisecond), s.rejected.Load())
 	if s.rejected.Load() == 0 {
 		t.Error("the seed rejected no request: the test tested nothing")
+	}
+}
+
+// TestChokedIsNoStall checks that a peer that keeps the node choked does
+// not count as stalling it: anacrolix asks again once the peer unchokes,
+// and restarting would only cancel what other peers have out.
+func TestChokedIsNoStall(t *testing.T) {
+	leech, lt, want := leechOfFakeSeed(t)
+	s := connectRejectingSeed(t, leech, lt, want)
+	s.choking = true
+	s.start(t)
+	err := testnet.WaitFor(5*time.Second, func() error {
+		if n := lt.Peers(); n != 1 {
+			return fmt.Errorf("%d peers, want the fake seed", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := lt.t.PeerConns()[0]
+	lt.s.pace.mu.Lock()
+	p := lt.s.pace.conns[c]
+	tracked := p != nil && p.choked
+	lt.s.pace.mu.Unlock()
+	if !tracked {
+		t.Fatal("the pacer does not know the conn as choked")
+	}
+	// The fake seed has every piece, and was asked for nothing.
+	if idle, _ := lt.stalled(time.Now().Add(time.Hour)); idle != 0 {
+		t.Errorf("%d peers stall the torrent while the only one chokes it; want 0", idle)
 	}
 }

@@ -317,6 +317,7 @@ func (s *Swarm) start() error {
 		s.pace.handshake(c, m.Reqq)
 	}
 	cc.Callbacks.ReceivedUsefulData = append(cc.Callbacks.ReceivedUsefulData, s.pace.received)
+	cc.Callbacks.PeerConnAdded = append(cc.Callbacks.PeerConnAdded, s.pace.add)
 	cc.Callbacks.ReadMessage = s.pace.read
 	cc.Callbacks.SentRequest = append(cc.Callbacks.SentRequest, s.pace.sent)
 	// Wakes a conn writer that missed its wake-up (stall.go).
