@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
 
 	"github.com/seedcast/seedcast/e2e/testnet"
 )
@@ -181,21 +182,47 @@ func TestAwaitRange(t *testing.T) {
 // with the torrent added and no peer yet.
 func slowSeedAndLeech(t *testing.T, size int, rate int64, seedNum uint64) (seed *Swarm, st *Torrent, leech *Swarm, lt *Torrent) {
 	t.Helper()
+	f := newFixture(t, size, rate, seedNum)
+	leech, _, lt = f.startLeech(t)
+	return f.seed, f.st, leech, lt
+}
+
+// fixture is a seed of a file of random bytes and the config of a leech
+// of it (TCP only, a data dir of its own).
+type fixture struct {
+	seed *Swarm
+	st   *Torrent
+	mi   *metainfo.MetaInfo
+	lcfg Config
+	data []byte
+}
+
+// newFixture starts a seed of size random bytes (from seedNum) that
+// uploads at most rate bytes a second (0: no cap).
+func newFixture(t *testing.T, size int, rate int64, seedNum uint64) *fixture {
+	t.Helper()
 	dir := t.TempDir()
-	writeRandom(t, filepath.Join(dir, "film.bin"), size, seedNum)
+	f := &fixture{data: writeRandom(t, filepath.Join(dir, "film.bin"), size, seedNum)}
 	scfg := testConfig(t, t.TempDir())
 	scfg.UploadRate = rate
-	seed, _ = startSwarm(t, scfg)
-	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
+	f.seed, _ = startSwarm(t, scfg)
+	var err error
+	if f.st, err = f.seed.Add(context.Background(), filepath.Join(dir, "film.bin")); err != nil {
+		t.Fatal(err)
+	}
+	f.mi, _ = f.st.Metainfo()
+	f.lcfg = testConfig(t, t.TempDir())
+	f.lcfg.DisableUTP = true
+	return f
+}
+
+// startLeech starts a leech on f.lcfg with f.mi added and no peer yet.
+func (f *fixture) startLeech(t *testing.T) (leech *Swarm, stop func() error, lt *Torrent) {
+	t.Helper()
+	leech, stop = startSwarm(t, f.lcfg)
+	lt, err := leech.AddMetainfo(f.mi)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi, _ := st.Metainfo()
-	lcfg := testConfig(t, t.TempDir())
-	lcfg.DisableUTP = true
-	leech, _ = startSwarm(t, lcfg)
-	if lt, err = leech.AddMetainfo(mi); err != nil {
-		t.Fatal(err)
-	}
-	return seed, st, leech, lt
+	return leech, stop, lt
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -130,23 +129,10 @@ func (s *rejectingSeed) serve() {
 // seed, and the file.
 func leechOfFakeSeed(t *testing.T) (*Swarm, *Torrent, []byte) {
 	t.Helper()
-	dir := t.TempDir()
-	want := writeRandom(t, filepath.Join(dir, "film.bin"), 4<<20, 31)
-	seed, _ := startSwarm(t, testConfig(t, t.TempDir()))
-	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi, _ := st.Metainfo()
-	mi.UrlList = nil // the fake seed is the leech's only source
-	lcfg := testConfig(t, t.TempDir())
-	lcfg.DisableUTP = true
-	leech, _ := startSwarm(t, lcfg)
-	lt, err := leech.AddMetainfo(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leech, lt, want
+	f := newFixture(t, 4<<20, 0, 31)
+	f.mi.UrlList = nil // the fake seed is the leech's only source
+	leech, _, lt := f.startLeech(t)
+	return leech, lt, f.data
 }
 
 // start serves until the test ends.

@@ -533,25 +533,10 @@ func TestUploadRate(t *testing.T) {
 // it again on the same data dir: the pieces it had verified are still
 // there, before any peer could have sent them again.
 func TestDownloadResumes(t *testing.T) {
-	dir := t.TempDir()
-	writeRandom(t, filepath.Join(dir, "film.bin"), 4<<20, 31)
-	scfg := testConfig(t, t.TempDir())
-	scfg.UploadRate = 512 << 10 // 8 s for the file
-	seed, _ := startSwarm(t, scfg)
-	st, err := seed.Add(context.Background(), filepath.Join(dir, "film.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi, _ := st.Metainfo()
-	lcfg := testConfig(t, t.TempDir())
-	lcfg.DisableUTP = true
-	leech, stop := startSwarm(t, lcfg)
-	lt, err := leech.AddMetainfo(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leech.AddPeer(lt.InfoHash(), netip.MustParseAddrPort("127.0.0.1:"+itoa(seed.Port())))
-	err = testnet.WaitFor(30*time.Second, func() error {
+	f := newFixture(t, 4<<20, 512<<10, 31) // 8 s for the file
+	leech, stop, lt := f.startLeech(t)
+	leech.AddPeer(lt.InfoHash(), netip.MustParseAddrPort("127.0.0.1:"+itoa(f.seed.Port())))
+	err := testnet.WaitFor(30*time.Second, func() error {
 		if p := lt.Stats().Progress; p < 0.3 {
 			return fmt.Errorf("progress %.2f, want 0.3 before stopping", p)
 		}
@@ -567,11 +552,7 @@ func TestDownloadResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same data dir, and no peer: what it has is what it kept.
-	again, _ := startSwarm(t, lcfg)
-	lt, err = again.AddMetainfo(mi)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, lt = f.startLeech(t)
 	got := lt.t.Stats().PiecesComplete
 	if got < had {
 		t.Fatalf("after a restart %d pieces complete, had %d before", got, had)
