@@ -237,7 +237,7 @@ func TestNodeUnderAbuse(t *testing.T) {
 	} else if p99 := latencies[len(latencies)*99/100]; p99 > maxProbeP99 {
 		t.Errorf("the well-behaved clients' announces: p99 %v over %d replies; want under %v (all: %v)", p99, len(latencies), maxProbeP99, latencies)
 	} else {
-		t.Logf("the well-behaved clients' announces during the attack: p50 %v, p99 %v, %d replies", latencies[len(latencies)/2], p99, len(latencies))
+		t.Logf("the well-behaved clients' announces during the attack: p50 %v, p99 %v, %d replies; the slowest %v", latencies[len(latencies)/2], p99, len(latencies), latencies[len(latencies)-5:])
 	}
 	t.Logf("viewer: mode %s, %d bytes from the node over WebRTC, %d over HTTP", st.Mode, st.RTC, st.HTTP)
 	if st.Mode != "p2p" || st.RTC == 0 {
