@@ -43,14 +43,6 @@ type LedgerPayment struct {
 	Event, Amount, Email, At string
 }
 
-// Percent is the campaign's progress towards its goal, 0 to 100.
-func (b LedgerBundle) Percent() float64 {
-	if b.Campaign == nil {
-		return 0
-	}
-	return b.Campaign.Percent()
-}
-
 // adminView is the artist's page.
 type adminView struct {
 	Title   string

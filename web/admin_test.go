@@ -44,7 +44,7 @@ func TestAdminPage(t *testing.T) {
 	}{
 		{"a bundle", full, http.StatusOK, []string{
 			`Night &lt;Train&gt;`, `2 email addresses (1 confirmed)`, `1 payment`, `email 2 price 1`,
-			`href="/admin/bundles/night-train/emails.csv"`, `<progress max="250000" value="1"`, `<strong>1</strong> of 250000 backers`,
+			`href="/admin/bundles/night-train/emails.csv"`, `<progress max="250000" value="1">0.0 %</progress>`, `<strong>1</strong> of 250000 backers`,
 			`<td class="path">Night Train/trailer.mp4</td><td>free</td><td class="num">7</td>`, `<td>9.95 USD</td><td class="num">1</td>`,
 			`&lt;b&gt;fan&lt;/b&gt;@example.org`, `href="/bundle/night-train"`, `stylesheet`,
 		}},

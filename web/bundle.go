@@ -85,8 +85,6 @@ type bundleView struct {
 	// Note is what the page says after a gate: "unlocked", "sent",
 	// "paid", or "".
 	Note string
-	// Percent is the campaign's progress towards its goal, 0 to 100.
-	Percent float64
 }
 
 func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) error {
@@ -125,9 +123,6 @@ func (s *Server) serveBundle(w http.ResponseWriter, r *http.Request) error {
 		bv.Note = "sent"
 	case q.Has("paid"):
 		bv.Note = "paid"
-	}
-	if c := b.Campaign; c != nil {
-		bv.Percent = c.Percent()
 	}
 	return s.render(w, http.StatusOK, "bundle", "'self'", bv)
 }

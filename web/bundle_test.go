@@ -65,7 +65,7 @@ func TestBundlePage(t *testing.T) {
 	for _, want := range []string{
 		`action="/bundle/night-train/unlock"`, `name="consent" value="yes" required`, `I agree to &lt;mails&gt;.`,
 		`action="/bundle/night-train/checkout"`, `Pay 9.95 USD`,
-		`<progress max="250000" value="2"`, `<strong data-role="pledged">19.90</strong> USD pledged`,
+		`<progress max="250000" value="2" data-role="meter">0.0 %</progress>`, `<strong data-role="pledged">19.90</strong> USD pledged`,
 		`The &lt;Band&gt;`, `>For your email address<`, `>9.95 USD<`,
 		`href="/watch/` + bundleIH + `?file=Night&#43;Train/trailer.mp4"`,
 	} {

@@ -612,8 +612,8 @@ func waited(d time.Duration) string {
 type cardView struct {
 	torrentView
 	WatchURL string
-	// BundleURL is the page of the torrent's bundle, "" if it is none.
-	BundleURL string
+	// BundleID is the torrent's bundle, "" if it is none.
+	BundleID string
 	// FrameURL is the /stream URL of the main video, whose first frame
 	// the card shows when the bundle has no poster.
 	FrameURL  string
@@ -641,7 +641,7 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			if ok {
-				c.Title, c.BundleURL = title, s.basePath()+"/bundle/"+url.PathEscape(id)
+				c.Title, c.BundleID = title, id
 			}
 		}
 		if len(tv.Files) > 0 {
