@@ -77,11 +77,11 @@ func (t *Torrent) restartStalled(now time.Time) bool {
 	if now.Sub(t.stall.restarted) < stallAfter {
 		return false
 	}
-	idle, rejects := t.stalled(now)
+	idle, rejects, flowing := t.stalled(now)
+	if flowing {
+		t.stall.restarts = 0
+	}
 	if idle == 0 {
-		if rejects < 0 {
-			t.stall.restarts = 0 // data comes
-		}
 		return false
 	}
 	t.t.DisallowDataDownload()
@@ -99,11 +99,11 @@ func (t *Torrent) restartStalled(now time.Time) bool {
 
 // stalled returns how many of the torrent's peers stall it at now (they
 // unchoke the node, hold pieces it lacks, and were asked for nothing
-// while nothing came for stallAfter), and the rejects they sent; rejects
-// is -1 if data came within stallAfter.
-func (t *Torrent) stalled(now time.Time) (idle, rejects int) {
+// while nothing came for stallAfter) and the rejects they sent, or
+// flowing if data came within stallAfter.
+func (t *Torrent) stalled(now time.Time) (idle, rejects int, flowing bool) {
 	if !t.haveInfo() || t.Seeding() {
-		return 0, 0
+		return 0, 0, false
 	}
 	pc := &t.s.pace
 	var conns []*torrent.PeerConn
@@ -118,7 +118,7 @@ func (t *Torrent) stalled(now time.Time) (idle, rejects int) {
 		}
 		if now.Sub(p.lastData) < stallAfter {
 			pc.mu.Unlock()
-			return 0, -1
+			return 0, 0, true
 		}
 		if !p.choked && now.Sub(p.lastSent) >= stallAfter && now.Sub(p.added) >= stallAfter {
 			conns = append(conns, c)
@@ -127,15 +127,15 @@ func (t *Torrent) stalled(now time.Time) (idle, rejects int) {
 	}
 	pc.mu.Unlock()
 	if len(conns) == 0 || !t.lacksPieceOf(conns) {
-		return 0, 0
+		return 0, 0, false
 	}
-	return len(conns), rejects
+	return len(conns), rejects, false
 }
 
 // lacksPieceOf reports whether one of conns holds a piece the torrent
 // lacks.
 func (t *Torrent) lacksPieceOf(conns []*torrent.PeerConn) bool {
-	var missing []bool
+	missing := make([]bool, 0, t.t.NumPieces())
 	for _, run := range t.t.PieceStateRuns() {
 		for range run.Length {
 			missing = append(missing, !run.Complete)

@@ -198,7 +198,7 @@ func TestChokedIsNoStall(t *testing.T) {
 		t.Fatal("the pacer does not know the conn as choked")
 	}
 	// The fake seed has every piece, and was asked for nothing.
-	if idle, _ := lt.stalled(time.Now().Add(time.Hour)); idle != 0 {
+	if idle, _, _ := lt.stalled(time.Now().Add(time.Hour)); idle != 0 {
 		t.Errorf("%d peers stall the torrent while the only one chokes it; want 0", idle)
 	}
 }
